@@ -1,0 +1,3 @@
+from .bert import BertLanguageBackbone
+
+__all__ = ['BertLanguageBackbone']

@@ -1,0 +1,3 @@
+from .vl_fusion_neck import FusionBlock, VLFusionNeck
+
+__all__ = ['FusionBlock', 'VLFusionNeck']

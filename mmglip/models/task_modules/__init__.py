@@ -1,0 +1,3 @@
+from .glip_box_coder import GLIPBoxCoder
+
+__all__ = ['GLIPBoxCoder']

@@ -1,0 +1,257 @@
+"""Vision-language ATSS head: region-token alignment, boxes, centerness."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import Scale
+from mmdet.models.dense_heads import ATSSHead
+from mmdet.models.utils import filter_scores_and_topk, multi_apply
+from mmdet.utils import reduce_mean
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from mmglip.registry import MODELS
+from ..layers import MAX_CLAMP_VALUE
+
+
+def token_sigmoid_focal_loss(logits: Tensor, targets: Tensor,
+                             token_mask: Tensor, alpha: float = 0.25,
+                             gamma: float = 2.0) -> Tensor:
+    """Sum of the binary focal loss over real (non-padding) tokens.
+
+    Args:
+        logits: [B, A, L] alignment logits.
+        targets: [B, A, L], 1 where the anchor's object covers the token.
+        token_mask: [B, L], 1 for real tokens.
+    """
+    keep = token_mask[:, None, :].expand_as(logits) > 0
+    logits, targets = logits[keep], targets[keep].to(logits.dtype)
+    prob = logits.sigmoid()
+    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
+    p_t = prob * targets + (1 - prob) * (1 - targets)
+    alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+    return (alpha_t * ce * (1 - p_t)**gamma).sum()
+
+
+def tokens_to_class_scores(token_probs: Tensor,
+                           class_token_ids: Sequence[Sequence[int]]
+                           ) -> Tensor:
+    """[A, L] token probabilities -> [A, C] class scores, each the mean
+    over the class's tokens (official GLIP inference)."""
+    return torch.stack(
+        [token_probs[:, list(ids)].mean(-1) for ids in class_token_ids],
+        dim=1)
+
+
+@MODELS.register_module()
+class VLATSSHead(ATSSHead):
+    """GLIP's head on the fused pyramid.
+
+    Per level: box deltas and centerness from 1x1 convs; alignment logits
+    ``<region, proj(token)> / exp(log_scale) + (token . bias_lang + bias0)``
+    with tokens L2-normalised (and halved before the projection). Training
+    assigns anchors with ATSS and scores every (anchor, token) pair with a
+    sigmoid focal loss; boxes get GIoU weighted by centerness, centerness a
+    BCE.
+
+    Args:
+        lang_dim: token width (768).
+        feat_channels: region feature width (256).
+        early_fuse: whether tokens come fused from the neck (else the
+            padding-zeroed BERT output is used, as in GLIP-T (A)).
+        token_loss: dict(alpha, gamma, loss_weight) of the token focal loss.
+        Others as mmdet's ``ATSSHead`` (anchor_generator, bbox_coder,
+        loss_bbox, loss_centerness, train_cfg with the ATSS assigner,
+        test_cfg).
+    """
+
+    def __init__(self, lang_dim: int = 768, early_fuse: bool = True,
+                 token_loss: Optional[dict] = None, num_levels: int = 5,
+                 init_cfg=None, **kwargs):
+        self.lang_dim = lang_dim
+        self.early_fuse = early_fuse
+        self.num_levels = num_levels
+        self.token_loss = {
+            **dict(alpha=0.25, gamma=2.0, loss_weight=1.0),
+            **(token_loss or {})
+        }
+        super().__init__(num_classes=1, init_cfg=init_cfg, **kwargs)
+
+    def _init_layers(self) -> None:
+        a = self.num_base_priors
+        self.bbox_pred = nn.Conv2d(self.feat_channels, a * 4, 1)
+        self.centerness = nn.Conv2d(self.feat_channels, a, 1)
+        self.scales = nn.ModuleList(
+            [Scale(1.0) for _ in range(self.num_levels)])
+        self.dot_product_projection_text = nn.Linear(
+            self.lang_dim, a * self.feat_channels)
+        self.log_scale = nn.Parameter(torch.zeros(1))
+        self.bias_lang = nn.Parameter(torch.zeros(self.lang_dim))
+        # prior probability 0.01 for every (anchor, token) pair
+        self.bias0 = nn.Parameter(
+            torch.tensor([-math.log((1 - 0.01) / 0.01)]))
+
+    def init_weights(self) -> None:
+        # the official head leaves the conv / linear defaults except these
+        for conv in (self.bbox_pred, self.centerness):
+            nn.init.normal_(conv.weight, 0, 0.01)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, feats: Sequence[Tensor], tokens: Tensor
+                ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+        """
+        Args:
+            feats: fused levels, each [B, C, Hi, Wi].
+            tokens: [B, L, lang_dim] token features (fused or embedded).
+
+        Returns:
+            per level: box deltas [B, 4A, Hi, Wi], centerness [B, A, Hi, Wi]
+            and alignment logits [B, Hi*Wi*A, L].
+        """
+        tokens = F.normalize(tokens, p=2, dim=-1)
+        proj_tokens = self.dot_product_projection_text(tokens / 2.0)
+        token_bias = torch.matmul(tokens, self.bias_lang) + self.bias0
+        bbox_preds, centerness, logits = [], [], []
+        for level, feat in enumerate(feats):
+            b, c, h, w = feat.shape
+            bbox_preds.append(self.scales[level](self.bbox_pred(feat)))
+            centerness.append(self.centerness(feat))
+            # (B, C, H, W) -> (B, H*W, C)
+            regions = feat.view(b, -1, c, h, w).permute(0, 3, 4, 1,
+                                                        2).reshape(b, -1, c)
+            logit = torch.matmul(regions, proj_tokens.transpose(
+                -1, -2)) / self.log_scale.exp() + token_bias.unsqueeze(1)
+            logits.append(
+                logit.clamp(max=MAX_CLAMP_VALUE).clamp(min=-MAX_CLAMP_VALUE))
+        return bbox_preds, centerness, logits
+
+    # ------------------------------------------------------------------ loss
+    def loss(self, feats: Sequence[Tensor], tokens: Tensor,
+             token_mask: Tensor, batch_gt_instances: List[InstanceData],
+             batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """Losses. Each gt instance carries ``bboxes`` and ``pos_tokens``
+        ([num_gt, L] binary: the tokens of its phrase)."""
+        bbox_preds, centerness, logits = self(feats, tokens)
+        return self.loss_by_feat(bbox_preds, centerness, logits, token_mask,
+                                 batch_gt_instances, batch_img_metas)
+
+    def loss_by_feat(self, bbox_preds, centerness, logits, token_mask,
+                     batch_gt_instances, batch_img_metas) -> Dict[str, Tensor]:
+        device = logits[0].device
+        featmap_sizes = [p.shape[-2:] for p in bbox_preds]
+        anchors = self.prior_generator.grid_priors(featmap_sizes,
+                                                   device=device)
+        num_level = [len(a) for a in anchors]
+        flat_anchors = torch.cat(anchors)
+        b = len(batch_img_metas)
+        # (B, 4A, H, W) -> (B, H*W*A, 4) per level, then all levels
+        bbox_flat = torch.cat(
+            [p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds], 1)
+        ctr_flat = torch.cat(
+            [p.permute(0, 2, 3, 1).reshape(b, -1) for p in centerness], 1)
+        logit_flat = torch.cat(logits, dim=1)
+
+        token_targets, box_targets, pos_masks = multi_apply(
+            self._targets_single, batch_gt_instances,
+            [flat_anchors] * b, [num_level] * b,
+            [logit_flat.shape[-1]] * b)
+        token_targets = torch.stack(token_targets)
+        pos_mask = torch.stack(pos_masks)
+
+        num_pos = reduce_mean(pos_mask.sum().float()).clamp(min=1.0).item()
+        loss_tok = token_sigmoid_focal_loss(
+            logit_flat, token_targets, token_mask,
+            self.token_loss['alpha'], self.token_loss['gamma']) / num_pos
+        loss_tok = loss_tok * self.token_loss['loss_weight']
+
+        pos_anchors = flat_anchors[None].expand(b, -1, -1)[pos_mask]
+        pos_deltas = bbox_flat[pos_mask]
+        pos_ctr = ctr_flat[pos_mask]
+        if pos_anchors.numel() > 0:
+            gt_boxes = torch.cat(box_targets)
+            ctr_targets = self.centerness_target(pos_anchors, gt_boxes)
+            # decoded boxes are inclusive; back to x2-exclusive for GIoU
+            pred_boxes = self.bbox_coder.decode(pos_anchors, pos_deltas)
+            pred_boxes = torch.cat([pred_boxes[:, :2], pred_boxes[:, 2:] + 1],
+                                   1)
+            ctr_sum = reduce_mean(ctr_targets.sum()).clamp(min=1e-6).item()
+            loss_bbox = self.loss_bbox(
+                pred_boxes, gt_boxes, weight=ctr_targets,
+                avg_factor=ctr_sum)
+            loss_ctr = self.loss_centerness(
+                pos_ctr, ctr_targets, avg_factor=num_pos)
+        else:
+            loss_bbox = bbox_flat.sum() * 0
+            loss_ctr = ctr_flat.sum() * 0
+        return dict(loss_cls=loss_tok, loss_bbox=loss_bbox,
+                    loss_centerness=loss_ctr)
+
+    def _targets_single(self, gt: InstanceData, flat_anchors: Tensor,
+                        num_level: List[int], num_tokens: int):
+        """ATSS assignment for one image -> per-anchor token targets
+        [A, L], the matched gt boxes of positives [P, 4], positives [A]."""
+        num_anchors = flat_anchors.shape[0]
+        token_targets = flat_anchors.new_zeros((num_anchors, num_tokens))
+        if len(gt) == 0:
+            return (token_targets, flat_anchors.new_zeros((0, 4)),
+                    torch.zeros(num_anchors, dtype=torch.bool,
+                                device=flat_anchors.device))
+        gt_for_assign = InstanceData(
+            bboxes=gt.bboxes,
+            labels=torch.arange(len(gt), device=flat_anchors.device))
+        result = self.assigner.assign(
+            InstanceData(priors=flat_anchors), num_level, gt_for_assign)
+        pos = result.gt_inds > 0
+        matched = result.gt_inds[pos] - 1
+        token_targets[pos] = gt.pos_tokens[matched].to(token_targets.dtype)
+        return token_targets, gt.bboxes[matched], pos
+
+    # ------------------------------------------------------------- inference
+    def predict(self, feats: Sequence[Tensor], tokens: Tensor,
+                class_token_ids: List[List[List[int]]],
+                batch_img_metas: List[dict], rescale: bool = True
+                ) -> List[InstanceData]:
+        """Detections per image.
+
+        Args:
+            class_token_ids: per image, per class, its token indices.
+        """
+        bbox_preds, centerness, logits = self(feats, tokens)
+        featmap_sizes = [p.shape[-2:] for p in bbox_preds]
+        anchors = self.prior_generator.grid_priors(
+            featmap_sizes, device=logits[0].device)
+        results = []
+        for i, meta in enumerate(batch_img_metas):
+            results.append(
+                self._predict_single([p[i] for p in bbox_preds],
+                                     [c[i] for c in centerness],
+                                     [lg[i] for lg in logits], anchors,
+                                     class_token_ids[i], meta, rescale))
+        return results
+
+    def _predict_single(self, bbox_preds, centerness, logits, anchors,
+                        class_token_ids, img_meta, rescale):
+        cfg = self.test_cfg
+        all_boxes, all_scores, all_labels = [], [], []
+        for deltas, ctr, logit, level_anchors in zip(bbox_preds, centerness,
+                                                     logits, anchors):
+            deltas = deltas.permute(1, 2, 0).reshape(-1, 4)
+            ctr = ctr.permute(1, 2, 0).reshape(-1).sigmoid()
+            scores = tokens_to_class_scores(logit.sigmoid(), class_token_ids)
+            scores, labels, keep, kept = filter_scores_and_topk(
+                scores, cfg.get('score_thr', 0.05), cfg.get('nms_pre', 1000),
+                dict(deltas=deltas, anchors=level_anchors))
+            all_scores.append(torch.sqrt(scores * ctr[keep]))
+            all_labels.append(labels)
+            all_boxes.append(
+                self.bbox_coder.decode(kept['anchors'], kept['deltas'],
+                                       max_shape=img_meta['img_shape']))
+        results = InstanceData(
+            bboxes=torch.cat(all_boxes), scores=torch.cat(all_scores),
+            labels=torch.cat(all_labels))
+        results = self._bbox_post_process(
+            results, cfg, rescale=rescale, with_nms=True, img_meta=img_meta)
+        # inclusive -> x2-exclusive, after rescaling (official json export)
+        results.bboxes[:, 2:] = results.bboxes[:, 2:] + 1
+        return results

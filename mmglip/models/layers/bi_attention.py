@@ -1,0 +1,157 @@
+"""Bidirectional vision<->language cross-attention (GLIP's X-MHA)."""
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+from torch import Tensor, nn
+
+# fp16 has little range: logits are clamped to this before any softmax
+MAX_CLAMP_VALUE = 50000.0
+
+
+class BiMultiHeadAttention(nn.Module):
+    """Multi-head attention run both ways with one set of logits.
+
+    Vision queries attend to text keys; the transposed logits let every text
+    token attend to all visual positions. Names follow the official layers
+    (``v_proj`` vision query, ``l_proj`` text key, ``values_*`` values,
+    ``out_*`` output projections).
+
+    Args:
+        v_dim: visual channels (256).
+        l_dim: text channels (768).
+        embed_dim: attention width (2048).
+        num_heads: heads (8).
+        dropout: attention-probability dropout in training.
+    """
+
+    def __init__(self, v_dim: int, l_dim: int, embed_dim: int,
+                 num_heads: int, dropout: float = 0.1):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f'embed_dim {embed_dim} is not divisible by '
+                             f'num_heads {num_heads}.')
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.scale = self.head_dim**-0.5
+        self.dropout = dropout
+        self.v_proj = nn.Linear(v_dim, embed_dim)
+        self.l_proj = nn.Linear(l_dim, embed_dim)
+        self.values_v_proj = nn.Linear(v_dim, embed_dim)
+        self.values_l_proj = nn.Linear(l_dim, embed_dim)
+        self.out_v_proj = nn.Linear(embed_dim, v_dim)
+        self.out_l_proj = nn.Linear(embed_dim, l_dim)
+        for lin in (self.v_proj, self.l_proj, self.values_v_proj,
+                    self.values_l_proj, self.out_v_proj, self.out_l_proj):
+            nn.init.xavier_uniform_(lin.weight)
+            lin.bias.data.fill_(0)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        """(B, N, E) -> (B * heads, N, head_dim)."""
+        b, n, _ = x.shape
+        return x.view(b, n, self.num_heads, self.head_dim).transpose(
+            1, 2).reshape(b * self.num_heads, n, self.head_dim)
+
+    def _merge(self, x: Tensor, b: int) -> Tensor:
+        """(B * heads, N, head_dim) -> (B, N, E)."""
+        n = x.shape[1]
+        return x.view(b, self.num_heads, n, self.head_dim).transpose(
+            1, 2).reshape(b, n, self.embed_dim)
+
+    def forward(self, vis: Tensor, lang: Tensor,
+                lang_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """
+        Args:
+            vis: [B, N, v_dim] visual positions of all levels.
+            lang: [B, L, l_dim] token features.
+            lang_mask: [B, L], 1 for real tokens, 0 for padding.
+
+        Returns:
+            ([B, N, v_dim], [B, L, l_dim]) updates for both sides.
+        """
+        bsz, num_vis, _ = vis.shape
+        query = self._heads(self.v_proj(vis) * self.scale)
+        key = self._heads(self.l_proj(lang))
+        value_v = self._heads(self.values_v_proj(vis))
+        value_l = self._heads(self.values_l_proj(lang))
+        # [B*h, N, L]
+        logits = torch.bmm(query, key.transpose(1, 2)).clamp(
+            min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
+
+        # text -> vision: every token over all visual positions
+        logits_l = logits.transpose(1, 2)
+        logits_l = (logits_l - logits_l.max(dim=-1, keepdim=True)[0]).clamp(
+            min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
+        probs_l = logits_l.softmax(dim=-1)
+
+        # vision -> text: padding tokens get an additive -9e15 (official)
+        num_tok = lang.shape[1]
+        additive = lang_mask[:, None, None, :].expand(
+            bsz, 1, num_vis, num_tok).to(logits.dtype)
+        additive = additive.masked_fill(additive == 0, -9e15)
+        logits_v = (logits.view(bsz, self.num_heads, num_vis, num_tok) +
+                    additive).view(bsz * self.num_heads, num_vis, num_tok)
+        probs_v = logits_v.softmax(dim=-1)
+
+        probs_v = F.dropout(probs_v, p=self.dropout, training=self.training)
+        probs_l = F.dropout(probs_l, p=self.dropout, training=self.training)
+        out_v = self._merge(torch.bmm(probs_v, value_l), bsz)
+        out_l = self._merge(torch.bmm(probs_l, value_v), bsz)
+        return self.out_v_proj(out_v), self.out_l_proj(out_l)
+
+
+class BiAttentionBlock(nn.Module):
+    """Pre-norm X-MHA with layer scale over all FPN levels at once.
+
+    The residual is added to the *normalised* input on both sides, as in the
+    official model.
+
+    Args:
+        v_dim, l_dim, embed_dim, num_heads, dropout: see
+            :class:`BiMultiHeadAttention`.
+        drop_path: stochastic depth on the updates.
+        init_values: initial layer-scale gamma (1 / number of blocks).
+    """
+
+    def __init__(self, v_dim: int = 256, l_dim: int = 768,
+                 embed_dim: int = 2048, num_heads: int = 8,
+                 dropout: float = 0.1, drop_path: float = 0.0,
+                 init_values: float = 1.0 / 6):
+        super().__init__()
+        self.layer_norm_v = nn.LayerNorm(v_dim)
+        self.layer_norm_l = nn.LayerNorm(l_dim)
+        self.attn = BiMultiHeadAttention(v_dim, l_dim, embed_dim, num_heads,
+                                         dropout)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 \
+            else nn.Identity()
+        self.gamma_v = nn.Parameter(init_values * torch.ones(v_dim))
+        self.gamma_l = nn.Parameter(init_values * torch.ones(l_dim))
+
+    def forward(self, feats: List[Tensor], lang: Tensor,
+                lang_mask: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """
+        Args:
+            feats: per level [B, C, Hi, Wi].
+            lang: [B, L, l_dim].
+            lang_mask: [B, L].
+
+        Returns:
+            fused per-level features (same shapes) and fused tokens.
+        """
+        sizes = [f.shape[-2:] for f in feats]
+        # levels -> one sequence: [B, sum(Hi*Wi), C]
+        vis = torch.cat([f.flatten(2).transpose(1, 2) for f in feats], dim=1)
+        vis = self.layer_norm_v(vis)
+        lang = self.layer_norm_l(lang)
+        delta_v, delta_l = self.attn(vis, lang, lang_mask)
+        vis = vis + self.drop_path(self.gamma_v * delta_v)
+        lang = lang + self.drop_path(self.gamma_l * delta_l)
+        vis = vis.transpose(1, 2)
+        out, start = [], 0
+        for (h, w) in sizes:
+            out.append(vis[:, :, start:start + h * w].reshape(
+                vis.shape[0], -1, h, w).contiguous())
+            start += h * w
+        return out, lang

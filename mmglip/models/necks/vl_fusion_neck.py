@@ -1,0 +1,105 @@
+"""GLIP's deep-fusion tower: X-MHA + BERT layer + DyHead, N times."""
+from typing import Dict, List, Tuple
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from mmglip.registry import MODELS
+from ..layers import BiAttentionBlock, DyHeadBlock, TextEncoderLayer
+
+
+class FusionBlock(nn.Module):
+    """[X-MHA, BERT layer on the text side, DyHead block]; with
+    ``fuse=False`` only the DyHead block (GLIP-T (A))."""
+
+    def __init__(self, channels: int, lang_dim: int, fuse: bool,
+                 init_values: float, attn_cfg: dict, text_layer_cfg: dict,
+                 dyhead_cfg: dict):
+        super().__init__()
+        self.fuse = fuse
+        if fuse:
+            self.cross_attn = BiAttentionBlock(
+                v_dim=channels, l_dim=lang_dim, init_values=init_values,
+                **attn_cfg)
+            self.text_layer = TextEncoderLayer(hidden=lang_dim,
+                                               **text_layer_cfg)
+        self.dyhead = DyHeadBlock(channels, **dyhead_cfg)
+
+    def forward(self, feats: List[Tensor], lang: Tensor,
+                mask: Tensor) -> Tuple[List[Tensor], Tensor]:
+        if self.fuse:
+            feats, lang = self.cross_attn(feats, lang, mask)
+            lang = self.text_layer(lang, mask)
+        return self.dyhead(feats), lang
+
+
+@MODELS.register_module()
+class VLFusionNeck(BaseModule):
+    """A tower of :class:`FusionBlock` s over the 5 FPN levels.
+
+    Args:
+        num_blocks: 6 (GLIP-T) or 8 (GLIP-L).
+        channels: FPN channels (256).
+        lang_dim: token width of the language model (768 for BERT-base).
+        early_fuse: with False the tower is DyHead only and the text is not
+            changed (GLIP-T (A)).
+        use_checkpoint: gradient checkpointing of each block in training
+            (saves memory, costs a second forward).
+        attn_cfg: X-MHA options (embed_dim 2048, num_heads 8, dropout 0.1,
+            drop_path 0).
+        text_layer_cfg: BERT layer options (num_heads 12, intermediate 3072,
+            dropout 0.1).
+        dyhead_cfg: DyHead options (use_dcn, use_dyrelu, use_dyfuse).
+    """
+
+    def __init__(self, num_blocks: int = 6, channels: int = 256,
+                 lang_dim: int = 768, early_fuse: bool = True,
+                 use_checkpoint: bool = False, attn_cfg: dict = None,
+                 text_layer_cfg: dict = None, dyhead_cfg: dict = None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        attn_cfg = {
+            **dict(embed_dim=2048, num_heads=8, dropout=0.1, drop_path=0.0),
+            **(attn_cfg or {})
+        }
+        text_layer_cfg = {
+            **dict(num_heads=12, intermediate=3072, dropout=0.1),
+            **(text_layer_cfg or {})
+        }
+        self.early_fuse = early_fuse
+        self.use_checkpoint = use_checkpoint
+        self.blocks = nn.ModuleList([
+            FusionBlock(channels, lang_dim, early_fuse, 1.0 / num_blocks,
+                        attn_cfg, text_layer_cfg, dict(dyhead_cfg or {}))
+            for _ in range(num_blocks)
+        ])
+
+    def forward(self, feats: Tuple[Tensor], lang: Dict[str, Tensor]
+                ) -> Tuple[List[Tensor], Tensor]:
+        """
+        Args:
+            feats: FPN levels, each [B, C, Hi, Wi].
+            lang: the language backbone's dict (``hidden``, ``masks``).
+
+        Returns:
+            fused levels (same shapes) and fused tokens [B, L, lang_dim]
+            (the unchanged ``hidden`` when ``early_fuse`` is off).
+        """
+        feats = list(feats)
+        tokens, mask = lang['hidden'], lang['masks']
+        for block in self.blocks:
+            if self.use_checkpoint and self.training:
+                num = len(feats)
+                out = checkpoint(
+                    lambda t, m, *f: _flat(block(list(f), t, m)),
+                    tokens, mask, *feats, use_reentrant=False)
+                feats, tokens = list(out[:num]), out[num]
+            else:
+                feats, tokens = block(feats, tokens, mask)
+        return feats, tokens
+
+
+def _flat(result):
+    feats, tokens = result
+    return (*feats, tokens)
