@@ -254,19 +254,10 @@ def load_into_model(model: torch.nn.Module, state_dict: Dict,
     return report
 
 
-def load_official(model: torch.nn.Module, checkpoint, key: str = 'model',
-                  strict: bool = True) -> LoadReport:
-    """Load an official GLIP file (path or loaded dict) into ``model``.
-
-    Checks first that the checkpoint's fusion tower (fused or not, number of
-    blocks) is the model's, so loading a GLIP-T (A) file into a GLIP-T (C)
-    config says so instead of listing a hundred keys.
-    """
-    source = checkpoint if isinstance(checkpoint, str) else 'checkpoint'
-    if isinstance(checkpoint, (str, os.PathLike)):
-        checkpoint = torch.load(checkpoint, map_location='cpu',
-                                weights_only=False)
-    sd = extract_state_dict(checkpoint, key)
+def check_official_layout(model: torch.nn.Module, sd: Dict,
+                          source: str) -> None:
+    """Raise when an official state dict's fusion tower (fused or not,
+    number of blocks) is not the model's: a file of another GLIP variant."""
     fused, blocks = official_fusion_layout(sd)
     neck = getattr(model, 'fusion_neck', None)
     if neck is not None and blocks and (
@@ -277,6 +268,23 @@ def load_official(model: torch.nn.Module, checkpoint, key: str = 'model',
             f'{_describe_layout(neck.early_fuse, len(neck.blocks))}: this '
             'checkpoint is of another GLIP variant; pick the config that '
             'matches it (see model_zoo.md).')
+
+
+def load_official(model: torch.nn.Module, checkpoint, key: str = 'model',
+                  strict: bool = True, source: str = None) -> LoadReport:
+    """Load an official GLIP file (path or loaded dict) into ``model``.
+
+    Checks first that the checkpoint's fusion tower (fused or not, number of
+    blocks) is the model's, so loading a GLIP-T (A) file into a GLIP-T (C)
+    config says so instead of listing a hundred keys.
+    """
+    source = source or (os.fspath(checkpoint) if isinstance(
+        checkpoint, (str, os.PathLike)) else 'checkpoint')
+    if isinstance(checkpoint, (str, os.PathLike)):
+        checkpoint = torch.load(checkpoint, map_location='cpu',
+                                weights_only=False)
+    sd = extract_state_dict(checkpoint, key)
+    check_official_layout(model, sd, source)
     converted, left = official_to_mmglip(sd)
     report_ignored = [k for k in left
                       if any(p.search(k) for p in IGNORED_OFFICIAL)]

@@ -47,6 +47,28 @@ class GLIP(SingleStageDetector):
         self.language_model = MODELS.build(language_model)
         self.fusion_neck = MODELS.build(fusion_neck)
         self.chunk_size = chunk_size
+        # lets `load_from=`, `tools/test.py CKPT` and mmengine's
+        # load_checkpoint take official GLIP files as they are
+        self._register_load_state_dict_pre_hook(self._convert_official)
+
+    def _convert_official(self, state_dict, prefix, *args):
+        """Rewrite an official GLIP checkpoint in place (root call only)."""
+        from mmglip.zoo.official import (check_official_layout, is_official,
+                                         extract_state_dict,
+                                         official_to_mmglip)
+        if prefix:
+            return
+        nested = state_dict.get('model')
+        if isinstance(nested, dict) and is_official(nested):
+            official = extract_state_dict(state_dict, 'model')
+        elif is_official(state_dict):
+            official = extract_state_dict({'model': dict(state_dict)})
+        else:
+            return
+        check_official_layout(self, official, 'the checkpoint')
+        converted, _ = official_to_mmglip(official)
+        state_dict.clear()
+        state_dict.update(converted)
 
     @property
     def max_tokens(self) -> int:
