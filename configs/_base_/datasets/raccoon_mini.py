@@ -1,0 +1,61 @@
+# The embedded demo data: 24 train / 8 valid Raccoon images (ODinW layout)
+dataset_type = 'mmdet.CocoDataset'
+data_root = 'demo/data/raccoon_mini/'
+classes = ('raccoon', )
+metainfo = dict(classes=classes)
+img_scale = (512, 384)
+
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+             'flip', 'flip_direction', 'text', 'custom_entities')
+train_pipeline = [
+    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True),
+    dict(type='mmdet.RandomChoiceResize',
+         scales=[(512, 320), (512, 352), (512, 384)], keep_ratio=True,
+         resize_type='mmdet.FixScaleResize', backend='pillow'),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1)),
+    dict(type='mmdet.PackDetInputs', meta_keys=meta_keys)
+]
+test_pipeline = [
+    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='mmdet.FixScaleResize', scale=img_scale, keep_ratio=True,
+         backend='pillow'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True),
+    dict(type='mmdet.PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'scale_factor', 'text', 'custom_entities'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    sampler=dict(type='mmdet.DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='train/annotations_without_background.json',
+        data_prefix=dict(img='train/'),
+        filter_cfg=dict(filter_empty_gt=True),
+        return_classes=True,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    drop_last=False,
+    sampler=dict(type='mmdet.DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='valid/annotations_without_background.json',
+        data_prefix=dict(img='valid/'),
+        test_mode=True,
+        return_classes=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='mmdet.CocoMetric',
+    ann_file=data_root + 'valid/annotations_without_background.json',
+    metric='bbox')
+test_evaluator = val_evaluator

