@@ -24,10 +24,10 @@ classifier for checks.
 Checkpoint facts (``efficientnet-lite0-57934424.pth``, version 0.1.0 of the
 package): 296 tensors in EfficientNet-PyTorch naming (``_conv_stem``,
 ``_blocks.N._expand_conv`` ...), ``num_batches_tracked`` all zero: by all
-signs a conversion of Google's TensorFlow EfficientNet-Lite0 checkpoint. Its tensors
-line up one to one, in order, with this module's ``state_dict()`` (288 for the
-backbone, then 6 for the head conv + BN and 2 for the FC layer); the loader
-maps them by position and checks every shape.
+signs a conversion of Google's TensorFlow EfficientNet-Lite0 checkpoint. Its
+tensors line up one to one, in order, with this module's ``state_dict()``
+(288 for the backbone, then 6 for the head conv + BN and 2 for the FC layer);
+the loader maps them by position and checks every shape and tensor kind.
 
 Because the weights were trained in TensorFlow, the matching conventions are
 the TensorFlow ones. This was checked by how well the per-channel statistics

@@ -17,7 +17,8 @@ from mmglip.registry import MODELS
 
 RACCOON = '/work/shared/data/raccoon/images/raccoon-1.jpg'
 TF_MEAN, TF_STD = [127.0] * 3, [128.0] * 3
-IMAGENET_MEAN, IMAGENET_STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+IMAGENET_MEAN = [123.675, 116.28, 103.53]
+IMAGENET_STD = [58.395, 57.12, 57.375]
 
 # ImageNet-1k has no raccoon class; these are the classes a good model may
 # reasonably give a raccoon photo (foxes, small carnivores, lemur, pandas,
@@ -283,7 +284,9 @@ def test_tf_normalisation_matches_checkpoint_statistics(backbone):
     """On real photos the stem's BN running statistics fit inputs normalised
     with mean 127 / std 128 much better than ImageNet mean / std."""
     bn = backbone.stem.bn
-    paths = [RACCOON.replace('raccoon-1.', f'raccoon-{i}.') for i in range(1, 17)]
+    paths = [
+        RACCOON.replace('raccoon-1.', f'raccoon-{i}.') for i in range(1, 17)
+    ]
 
     def mismatch(mean, std):
         x = torch.cat([_load_image(mean, std, path=p) for p in paths])
