@@ -6,10 +6,10 @@
 _base_ = './glip_swin-t.py'
 
 model = dict(
-    # EfficientNet was trained on RGB with ImageNet statistics
+    # the EfficientNet-Lite0 weights are TensorFlow's: RGB, (x - 127) / 128
     data_preprocessor=dict(
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
+        mean=[127.0, 127.0, 127.0],
+        std=[128.0, 128.0, 128.0],
         bgr_to_rgb=True,
         pad_size_divisor=32),
     backbone=dict(
