@@ -32,6 +32,7 @@ Before saving it checks:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import os.path as osp
 import re
@@ -123,29 +124,79 @@ def randomise_(model, seed: int, bias0: float) -> dict:
     return stats
 
 
-def spread_predictors_(model, seed: int) -> None:
-    """Widen the head's outputs so that detections are well separated.
+CALIBRATION_PROMPT = 'person. dog. cat. traffic light. teddy bear'
+# target standard deviations of the head outputs on the calibration input
+SPREAD_TARGETS = {'dot': 0.35, 'bias_lang': 0.15, 'centerness': 0.4,
+                  'bbox': 2.0}
+
+
+def calibration_image(seed: int, h: int = 256, w: int = 384) -> torch.Tensor:
+    """A deterministic, normalised-image-like input: smooth low-frequency
+    noise (upsampled 8x12 grid) plus a little pixel noise, std ~1."""
+    gen = torch.Generator().manual_seed(seed + 5)
+    low = torch.randn(1, 3, 8, 12, generator=gen)
+    img = torch.nn.functional.interpolate(low, size=(h, w), mode='bilinear',
+                                          align_corners=False)
+    return img + 0.2 * torch.randn(1, 3, h, w, generator=gen)
+
+
+def head_output_stats(model, seed: int) -> dict:
+    head = model.bbox_head.head
+    with torch.no_grad():
+        _, caption, _, _ = model.get_tokens_and_prompts(CALIBRATION_PROMPT, True)
+        lang = model.language_model([caption])
+        mask = lang['masks'][0].bool()
+        vis = model.extract_feat(calibration_image(seed))
+        cls, bbox, ctr = model.bbox_head(vis, lang)
+    logits = torch.cat([c[0][:, mask].reshape(-1) for c in cls])
+    return {
+        'dot': logits.std().item(),
+        'logit_mean': logits.mean().item(),
+        'centerness': torch.cat([c.reshape(-1) for c in ctr]).std().item(),
+        'bbox': torch.cat([b.reshape(-1) for b in bbox]).std().item(),
+        'log_scale': head.log_scale.item(),
+    }
+
+
+def _round3(x: float) -> float:
+    return float(f'{x:.3g}')
+
+
+def spread_predictors_(model, seed: int) -> dict:
+    """Calibrate the head's output spread so that detections are informative.
 
     With default-initialised predictors the outputs are nearly constant
-    (measured on GLIP-T (A) at 800x1333: alignment logits std ~0.05,
-    centerness logits std ~0.05, box deltas std ~0.15, i.e. every score
-    within 0.517..0.525 and every box its anchor). A parity test on such
-    output compares near-ties: a rounding difference reorders the top 100.
-    These factors bring the logits to std ~1-2 and the box deltas to a few
-    tenths, so scores spread over (0, 1) and boxes move off their anchors:
-      bbox_pred.weight x20, centerness.weight x25,
-      dot_product_projection_text.weight x10, log_scale -= 1 (logits x2.7),
-      bias_lang ~ N(0, 0.5) (per-token biases std ~0.5, as the embedding
-      is L2-normalised).
+    (GLIP-T (A), 800x1333: alignment logits std ~0.05, centerness logits std
+    ~0.05, box deltas std ~0.15: every top-100 score within 0.517..0.525 and
+    every box its anchor), and with fixed large factors they saturate (GLIP-T
+    (C) top-100 scores 0.99+, where the sigmoid hides logit errors). So the
+    spread is measured on a deterministic synthetic input with
+    ``CALIBRATION_PROMPT`` (bias_lang and bias0 zeroed meanwhile) and set to
+    ``SPREAD_TARGETS``: ``log_scale`` is shifted so the dot-product logits
+    have std 0.35, ``centerness.weight`` / ``bbox_pred.weight`` are scaled to
+    output std 0.4 / 2.0 (box deltas of a few tenths after the coder's
+    0.1 / 0.2 stds), and ``bias_lang`` ~ N(0, 0.15) (the text embedding is
+    L2-normalised, so per-token biases get std ~0.15).
     """
     head = model.bbox_head.head
     gen = torch.Generator().manual_seed(seed + 4)
     with torch.no_grad():
-        head.bbox_pred.weight.mul_(20.0)
-        head.centerness.weight.mul_(25.0)
-        head.dot_product_projection_text.weight.mul_(10.0)
-        head.log_scale.sub_(1.0)
-        head.bias_lang.copy_(0.5 * torch.randn(head.bias_lang.shape, generator=gen))
+        bias0 = head.bias0.detach().clone()
+        head.bias_lang.zero_()
+        head.bias0.zero_()
+        before = head_output_stats(model, seed)
+        # factors rounded to 3 significant digits, so that last-bit
+        # differences of the calibration forward between CPUs / BLAS builds
+        # do not change the checkpoint
+        head.log_scale.add_(math.log(_round3(before['dot'] / SPREAD_TARGETS['dot'])))
+        head.centerness.weight.mul_(
+            _round3(SPREAD_TARGETS['centerness'] / before['centerness']))
+        head.bbox_pred.weight.mul_(_round3(SPREAD_TARGETS['bbox'] / before['bbox']))
+        after = head_output_stats(model, seed)
+        head.bias_lang.copy_(SPREAD_TARGETS['bias_lang'] *
+                             torch.randn(head.bias_lang.shape, generator=gen))
+        head.bias0.copy_(bias0)
+    return {'before': before, 'after': after}
 
 
 # --------------------------------------------------------------------------
@@ -363,7 +414,11 @@ def main(argv=None) -> int:
     model.eval()
     stats = randomise_(model, args.seed, args.bias0)
     if not args.no_spread:
-        spread_predictors_(model, args.seed)
+        spread = spread_predictors_(model, args.seed)
+        print('head output std on the calibration input: ' + ', '.join(
+            f'{k} {spread["before"][k]:.3f} -> {spread["after"][k]:.3f}'
+            for k in ('dot', 'centerness', 'bbox')) +
+            f'; log_scale {spread["after"]["log_scale"]:.3f}')
     print(f'built {args.variant} in {time.time() - t0:.1f} s; '
           f'{len(stats["zero_filled"])} zero tensors filled, '
           f'{len(stats["const_jittered"])} constant tensors jittered')
