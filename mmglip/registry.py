@@ -27,10 +27,8 @@ DATASETS = Registry(
 TRANSFORMS = Registry(
     'transform', parent=MMDET_TRANSFORMS, locations=['mmglip.datasets'])
 # evaluation metrics
-METRICS = Registry(
-    'metric', parent=MMDET_METRICS, locations=['mmglip.evaluation'])
+METRICS = Registry('metric', parent=MMDET_METRICS)
 # runner hooks
-HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmglip.engine'])
+HOOKS = Registry('hook', parent=MMDET_HOOKS)
 # visualizers
-VISUALIZERS = Registry(
-    'visualizer', parent=MMDET_VISUALIZERS, locations=['mmglip.visualization'])
+VISUALIZERS = Registry('visualizer', parent=MMDET_VISUALIZERS)

