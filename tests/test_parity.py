@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 REF_PY = os.environ.get('MMGLIP_REF_PYTHON')
-IMAGES = [REPO / 'demo/data/raccoon_mini/valid/raccoon-190.jpg',
+IMAGES = [REPO / 'demo/data/raccoon_mini/valid/raccoon-106.jpg',
           REPO / 'demo/data/raccoon_mini/train/raccoon-39.jpg']
 COCO = (REPO / 'tests/text/coco_names.txt').read_text().split('\n')
 TEXTS = '. '.join(n for n in COCO if n)  # official caption: no trailing sep

@@ -31,7 +31,7 @@ test_pipeline = [
     dict(type='mmdet.PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor', 'text', 'custom_entities',
-                    'caption_prompt'))
+                    'tokens_positive', 'caption_prompt'))
 ]
 
 train_dataloader = dict(

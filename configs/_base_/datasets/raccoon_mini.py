@@ -6,7 +6,8 @@ metainfo = dict(classes=classes)
 img_scale = (512, 384)
 
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-             'flip', 'flip_direction', 'text', 'custom_entities')
+             'flip', 'flip_direction', 'text', 'custom_entities',
+             'tokens_positive', 'caption_prompt')
 train_pipeline = [
     dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
@@ -24,7 +25,8 @@ test_pipeline = [
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'text', 'custom_entities'))
+                    'scale_factor', 'text', 'custom_entities',
+                    'tokens_positive', 'caption_prompt'))
 ]
 train_dataloader = dict(
     batch_size=4,

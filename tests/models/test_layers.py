@@ -1,0 +1,70 @@
+import torch
+from transformers import BertConfig
+from transformers.models.bert.modeling_bert import BertLayer
+
+from mmglip.models.layers import (BiAttentionBlock, BiMultiHeadAttention,
+                                  DyHeadBlock, TextEncoderLayer)
+
+
+def test_padding_tokens_do_not_reach_vision():
+    torch.manual_seed(0)
+    attn = BiMultiHeadAttention(32, 48, 64, 4, dropout=0.0).eval()
+    vis, lang = torch.randn(2, 50, 32), torch.randn(2, 10, 48)
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[:, 6:] = 0
+    out_v, out_l = attn(vis, lang, mask)
+    lang2 = lang.clone()
+    lang2[:, 6:] = torch.randn(2, 4, 48) * 100
+    out_v2, out_l2 = attn(vis, lang2, mask)
+    assert torch.allclose(out_v, out_v2, atol=1e-5)
+    # real tokens' updates do not depend on padding either
+    assert torch.allclose(out_l[:, :6], out_l2[:, :6], atol=1e-5)
+    # ...but the vision side does depend on real tokens
+    lang3 = lang.clone()
+    lang3[:, 0] += 5
+    assert not torch.allclose(attn(vis, lang3, mask)[0], out_v, atol=1e-3)
+
+
+def test_bi_attention_block_levels_and_residual_on_normalised_input():
+    torch.manual_seed(0)
+    block = BiAttentionBlock(32, 48, 64, 4, dropout=0.0,
+                             init_values=0.0).eval()
+    feats = [torch.randn(2, 32, 8, 8), torch.randn(2, 32, 4, 4)]
+    lang = torch.randn(2, 5, 48)
+    out, new_lang = block(feats, lang, torch.ones(2, 5))
+    assert [o.shape for o in out] == [f.shape for f in feats]
+    # gamma 0: output is exactly the layer-normalised input
+    ln = torch.nn.functional.layer_norm
+    expected = ln(feats[1].flatten(2).transpose(1, 2), (32, ),
+                  block.layer_norm_v.weight, block.layer_norm_v.bias)
+    assert torch.allclose(out[1].flatten(2).transpose(1, 2), expected,
+                          atol=1e-6)
+    assert torch.allclose(new_lang, block.layer_norm_l(lang), atol=1e-6)
+
+
+def test_text_layer_matches_transformers_bert_layer():
+    torch.manual_seed(0)
+    cfg = BertConfig(hidden_size=64, num_attention_heads=4,
+                     intermediate_size=128, attn_implementation='eager')
+    ref = BertLayer(cfg).eval()
+    ours = TextEncoderLayer(64, 4, 128).eval()
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    hidden = torch.randn(2, 7, 64)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3])
+    ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(
+        torch.float32).min
+    expected = ref(hidden, attention_mask=ext)
+    expected = expected[0] if isinstance(expected, tuple) else expected
+    assert torch.allclose(ours(hidden, mask), expected, atol=1e-5)
+
+
+def test_dyhead_block_shapes_with_deformable_conv():
+    torch.manual_seed(0)
+    block = DyHeadBlock(32, use_dcn=True).eval()
+    torch.nn.init.normal_(block.offset.weight, std=0.01)
+    # FPN sizes: each level the ceil-half of the one below
+    feats = [torch.randn(1, 32, h, w) for h, w in ((16, 20), (8, 10), (4, 5), (2, 3), (1, 2))]
+    out = block(feats)
+    assert [o.shape for o in out] == [f.shape for f in feats]
+    plain = DyHeadBlock(32, use_dcn=False).eval()
+    assert [o.shape for o in plain(feats)] == [f.shape for f in feats]
