@@ -26,12 +26,16 @@ def main():
     p.add_argument('--epochs', type=int, default=None,
                    help='training epochs (default: the config\'s)')
     p.add_argument('--work-dir', default=None)
-    p.add_argument('--texts', default='raccoon. dog. cat',
+    p.add_argument('--texts', default='raccoon',
                    help='prompt for the final detection step')
+    p.add_argument('--top', type=int, default=2,
+                   help='detections printed per image')
     args = p.parse_args()
     os.chdir(REPO)
 
     import mmglip
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
     mmglip.register_all_modules()
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -48,27 +52,47 @@ def main():
     t0 = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
-    metrics = runner.message_hub.get_info('mmglip_last_val', None)
+    ap = runner.message_hub.get_scalar('val/coco/bbox_mAP').current()
+    ap50 = runner.message_hub.get_scalar('val/coco/bbox_mAP_50').current()
     ckpt = osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
     print(f'\nTrained {cfg.train_cfg.max_epochs} epochs on '
           f'{len(runner.train_dataloader.dataset)} images in '
           f'{time.time() - t0:.0f} s -> {ckpt}')
+    print(f'Held-out bbox AP {ap:.3f}, AP50 {ap50:.3f} '
+          f'({len(runner.val_dataloader.dataset)} images)')
 
     model = init_model(cfg, ckpt)
     images = list_images(osp.join(cfg.data_root, 'valid'))
     results = inference(model, images, args.texts)
     out = osp.join(cfg.work_dir, 'infer')
     os.makedirs(out)
-    print(f'\nDetections for "{args.texts}" on the {len(images)} held-out '
-          'images (score >= 0.3):')
+    gts = _ground_truth(osp.join(cfg.data_root, 'valid'))
+    print(f'\nTop detections for "{args.texts}" on the {len(images)} '
+          'held-out images (IoU with the nearest annotated box):')
     for path, sample in zip(images, results):
-        inst = sample.pred_instances
-        keep = inst.scores >= 0.3
-        found = [f'{n} {s:.2f} at {[round(v) for v in b]}' for n, s, b, k in
-                 zip(inst.label_names, inst.scores.tolist(),
-                     inst.bboxes.tolist(), keep.tolist()) if k]
-        print(f'  {osp.basename(path)}: ' + ('; '.join(found) or 'nothing'))
-    del metrics
+        inst = sample.pred_instances[:args.top]
+        gt = torch.tensor(gts[osp.basename(path)])
+        ious = bbox_overlaps(inst.bboxes, gt).max(1).values if len(gt) \
+            else torch.zeros(len(inst))
+        found = [f'{n} {s:.2f} at {[round(v) for v in b]} (IoU {i:.2f})'
+                 for n, s, b, i in zip(inst.label_names, inst.scores.tolist(),
+                                       inst.bboxes.tolist(), ious.tolist())]
+        print(f'  {osp.basename(path)} (annotated: '
+              f'{[[round(v) for v in b] for b in gts[osp.basename(path)]]}): '
+              + ('; '.join(found) or 'nothing'))
+
+
+def _ground_truth(split_dir):
+    """file name -> annotated boxes (x1, y1, x2, y2) of a split."""
+    import json
+    with open(osp.join(split_dir, 'annotations_without_background.json')) as f:
+        coco = json.load(f)
+    names = {im['id']: im['file_name'] for im in coco['images']}
+    boxes = {n: [] for n in names.values()}
+    for ann in coco['annotations']:
+        x, y, w, h = ann['bbox']
+        boxes[names[ann['image_id']]].append([x, y, x + w, y + h])
+    return boxes
 
 
 if __name__ == '__main__':

@@ -68,3 +68,25 @@ def test_dyhead_block_shapes_with_deformable_conv():
     assert [o.shape for o in out] == [f.shape for f in feats]
     plain = DyHeadBlock(32, use_dcn=False).eval()
     assert [o.shape for o in plain(feats)] == [f.shape for f in feats]
+
+
+def test_fusion_neck_gradient_checkpointing_same_result():
+    from mmglip.models.necks import VLFusionNeck
+    torch.manual_seed(0)
+    kw = dict(num_blocks=2, channels=32, lang_dim=48,
+              attn_cfg=dict(embed_dim=64, num_heads=4, dropout=0.0),
+              text_layer_cfg=dict(num_heads=4, intermediate=96, dropout=0.0),
+              dyhead_cfg=dict(use_dcn=False))
+    plain = VLFusionNeck(**kw).train()
+    ckpt = VLFusionNeck(use_checkpoint=True, **kw).train()
+    ckpt.load_state_dict(plain.state_dict())
+    feats = [torch.randn(1, 32, h, w) for h, w in ((8, 8), (4, 4), (2, 2))]
+    lang = dict(hidden=torch.randn(1, 6, 48), masks=torch.ones(1, 6))
+    outs = []
+    for neck in (plain, ckpt):
+        fused, tokens = neck(feats, lang)
+        (sum(f.sum() for f in fused) + tokens.sum()).backward()
+        outs.append((fused[0].detach(), tokens.detach(),
+                     neck.blocks[0].cross_attn.gamma_v.grad.clone()))
+    for a, b in zip(*outs):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -43,3 +43,18 @@ def test_train_then_resume(tmp_path):
     assert (tmp_path / 'epoch_4.pth').is_file()
     resumed = [r for r in _losses(tmp_path) if r[0] == 4]
     assert resumed and resumed[0][1] > first[-1][1]  # iteration continues
+
+    # tools/test.py evaluates the checkpoint on the held-out split
+    out = tmp_path / 'preds.pkl'
+    res = subprocess.run(
+        [sys.executable, 'tools/test.py', CONFIG,
+         str(tmp_path / 'epoch_4.pth'), '--work-dir', str(tmp_path / 'test'),
+         '--out', str(out)], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert 'coco/bbox_mAP: ' in res.stdout + res.stderr
+    assert out.is_file()
+    again = subprocess.run(
+        [sys.executable, 'tools/test.py', CONFIG,
+         str(tmp_path / 'epoch_4.pth'), '--out', str(out)], cwd=REPO,
+        capture_output=True, text=True)
+    assert again.returncode != 0 and 'not overwriting' in again.stderr

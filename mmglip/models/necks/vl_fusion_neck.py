@@ -1,4 +1,5 @@
 """GLIP's deep-fusion tower: X-MHA + BERT layer + DyHead, N times."""
+from functools import partial
 from typing import Dict, List, Tuple
 
 from mmengine.model import BaseModule
@@ -91,15 +92,16 @@ class VLFusionNeck(BaseModule):
         for block in self.blocks:
             if self.use_checkpoint and self.training:
                 num = len(feats)
+                # bind this block: recomputation runs after the loop ends
                 out = checkpoint(
-                    lambda t, m, *f: _flat(block(list(f), t, m)),
-                    tokens, mask, *feats, use_reentrant=False)
+                    partial(_run_flat, block), tokens, mask, *feats,
+                    use_reentrant=False)
                 feats, tokens = list(out[:num]), out[num]
             else:
                 feats, tokens = block(feats, tokens, mask)
         return feats, tokens
 
 
-def _flat(result):
-    feats, tokens = result
-    return (*feats, tokens)
+def _run_flat(block, tokens, mask, *feats):
+    fused, tokens = block(list(feats), tokens, mask)
+    return (*fused, tokens)
