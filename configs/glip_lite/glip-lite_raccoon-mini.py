@@ -21,3 +21,4 @@ default_hooks = dict(
     logger=dict(interval=2),
     checkpoint=dict(interval=4, max_keep_ckpts=2))
 log_processor = dict(window_size=2)
+randomness = dict(seed=0)
