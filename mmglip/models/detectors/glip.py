@@ -1,8 +1,6 @@
 """GLIP: detection as phrase grounding."""
-import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
