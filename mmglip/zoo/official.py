@@ -21,7 +21,6 @@ IGNORED_OFFICIAL = (
     re.compile(r'^language_backbone\.body\.model\.embeddings\.position_ids$'),
     re.compile(r'^rpn\.anchor_generator\.'),
     re.compile(r'^rpn\.head\.cls_logits\.'),
-    re.compile(r'^rpn\.tunable_linear\.'),
     re.compile(r'^backbone\.body\.layers\.\d+\.blocks\.\d+\.attn_mask$'),
 )
 # model buffers computed at construction: not required in a checkpoint
@@ -130,6 +129,8 @@ def _convert_key(key: str, per_block: int) -> Optional[str]:
             if rest.startswith(old):
                 return prefix + 'dyhead.' + new + rest[len(old):]
         return None
+    if key == 'rpn.tunable_linear.weight':
+        return 'prompt_embeddings.weight'
     m = re.match(r'rpn\.head\.(bbox_pred\.|centerness\.|scales\.\d+\.scale$|'
                  r'dot_product_projection_text\.|log_scale$|bias_lang$|'
                  r'bias0$)', key)
@@ -177,6 +178,9 @@ def mmglip_to_official(sd: Dict, fused: bool) -> OrderedDict:
                         rest = old + rest[len(new):]
                         break
             out[f'rpn.head.dyhead_tower.{k}.{rest}'] = value
+            continue
+        if key == 'prompt_embeddings.weight':
+            out['rpn.tunable_linear.weight'] = value
             continue
         if key.startswith('bbox_head.'):
             out['rpn.head.' + key[len('bbox_head.'):]] = \

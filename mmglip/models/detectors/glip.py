@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmglip.registry import MODELS
 from mmglip.text import (Prompt, PromptError, build_caption_prompt,
@@ -30,14 +30,30 @@ class GLIP(SingleStageDetector):
         chunk_size: classes per prompt when a class list does not fit the
             language model (official LVIS evaluation: 40); None packs as
             many classes as fit into each chunk.
+        tuning_mode: what trains. ``full``: everything (freeze the stem with
+            the backbone's ``frozen_stages``); ``prompt``: only a
+            zero-initialised offset added to the token features (official
+            prompt tuning, ``prompt_embeddings`` [1000, lang_dim], loaded
+            from an official ``rpn.tunable_linear``); ``linear``: only the
+            head's final predictors and alignment scale / biases (linear
+            probe). Frozen parts stay in eval mode while training.
     """
+
+    TUNING_MODES = ('full', 'prompt', 'linear')
+    # trainable in linear probing (official: bbox_pred, centerness, the text
+    # projection and the alignment's log_scale / bias_lang / bias0)
+    LINEAR_PROBE_KEYS = ('bbox_head.bbox_pred.', 'bbox_head.centerness.',
+                         'bbox_head.dot_product_projection_text.',
+                         'bbox_head.log_scale', 'bbox_head.bias_lang',
+                         'bbox_head.bias0')
 
     def __init__(self, backbone: dict, neck: dict, language_model: dict,
                  fusion_neck: dict, bbox_head: dict,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 chunk_size: Optional[int] = None, init_cfg=None):
+                 chunk_size: Optional[int] = None,
+                 tuning_mode: str = 'full', init_cfg=None):
         super().__init__(backbone=backbone, neck=neck, bbox_head=bbox_head,
                          train_cfg=train_cfg, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor,
@@ -45,9 +61,36 @@ class GLIP(SingleStageDetector):
         self.language_model = MODELS.build(language_model)
         self.fusion_neck = MODELS.build(fusion_neck)
         self.chunk_size = chunk_size
+        if tuning_mode not in self.TUNING_MODES:
+            raise ValueError(f'model.tuning_mode={tuning_mode!r}: use one of '
+                             f'{self.TUNING_MODES}.')
+        self.tuning_mode = tuning_mode
+        if tuning_mode == 'prompt':
+            self.prompt_embeddings = nn.Linear(
+                self.language_model.language_dim, 1000, bias=False)
+            nn.init.zeros_(self.prompt_embeddings.weight)
+        self._freeze_for_tuning()
         # lets `load_from=`, `tools/test.py CKPT` and mmengine's
         # load_checkpoint take official GLIP files as they are
         self._register_load_state_dict_pre_hook(self._convert_official)
+
+    def _freeze_for_tuning(self) -> None:
+        if self.tuning_mode == 'full':
+            return
+        for name, param in self.named_parameters():
+            if self.tuning_mode == 'prompt':
+                param.requires_grad = name.startswith('prompt_embeddings.')
+            else:
+                param.requires_grad = name.startswith(self.LINEAR_PROBE_KEYS)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.tuning_mode != 'full':
+            # frozen parts: no dropout / drop path / DropBlock
+            for module in (self.backbone, self.neck, self.language_model,
+                           self.fusion_neck):
+                module.eval()
+        return self
 
     def _convert_official(self, state_dict, prefix, *args):
         """Rewrite an official GLIP checkpoint in place (root call only)."""
@@ -93,6 +136,10 @@ class GLIP(SingleStageDetector):
     def _encode(self, prompts: Sequence[Prompt]):
         """Captions -> language dict and per-prompt token ids per entity."""
         lang = self.language_model([p.caption for p in prompts])
+        if self.tuning_mode == 'prompt':
+            offset = self.prompt_embeddings.weight[:lang['hidden'].shape[1]]
+            lang = dict(lang, hidden=lang['hidden'] + offset,
+                        embedded=lang['embedded'] + offset)
         token_ids = [
             prompt_token_ids(self.language_model.tokenizer, p,
                              self.max_tokens) for p in prompts
