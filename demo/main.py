@@ -52,21 +52,21 @@ def main():
     t0 = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
-    ap = runner.message_hub.get_scalar('val/coco/bbox_mAP').current()
-    ap50 = runner.message_hub.get_scalar('val/coco/bbox_mAP_50').current()
+    metrics = runner.test()
     ckpt = osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
     print(f'\nTrained {cfg.train_cfg.max_epochs} epochs on '
           f'{len(runner.train_dataloader.dataset)} images in '
           f'{time.time() - t0:.0f} s -> {ckpt}')
-    print(f'Held-out bbox AP {ap:.3f}, AP50 {ap50:.3f} '
-          f'({len(runner.val_dataloader.dataset)} images)')
+    print(f'Test bbox AP {metrics["coco/bbox_mAP"]:.3f}, AP50 '
+          f'{metrics["coco/bbox_mAP_50"]:.3f} '
+          f'({len(runner.test_dataloader.dataset)} held-out images)')
 
     model = init_model(cfg, ckpt)
-    images = list_images(osp.join(cfg.data_root, 'valid'))
+    images = list_images(osp.join(cfg.data_root, 'test'))
     results = inference(model, images, args.texts)
     out = osp.join(cfg.work_dir, 'infer')
     os.makedirs(out)
-    gts = _ground_truth(osp.join(cfg.data_root, 'valid'))
+    gts = _ground_truth(osp.join(cfg.data_root, 'test'))
     print(f'\nTop detections for "{args.texts}" on the {len(images)} '
           'held-out images (IoU with the nearest annotated box):')
     for path, sample in zip(images, results):

@@ -38,18 +38,20 @@ def main():
     p.add_argument('dst')
     p.add_argument('--num-train', type=int, default=24)
     p.add_argument('--num-valid', type=int, default=8)
+    p.add_argument('--num-test', type=int, default=8)
     args = p.parse_args()
     if osp.exists(args.dst):
         raise FileExistsError(f'{args.dst} exists; remove it first.')
-    for split, csv_name, num in (('train', 'train_labels.csv',
-                                  args.num_train),
-                                 ('valid', 'test_labels.csv',
-                                  args.num_valid)):
+    # valid and test: disjoint parts of the authors' test split
+    for split, csv_name, first, num in (
+            ('train', 'train_labels.csv', 0, args.num_train),
+            ('valid', 'test_labels.csv', 0, args.num_valid),
+            ('test', 'test_labels.csv', args.num_valid, args.num_test)):
         with open(osp.join(args.src, 'data', csv_name)) as f:
             names = sorted({row['filename'] for row in csv.DictReader(f)})
         names.sort(key=lambda n: os.path.getsize(
             osp.join(args.src, 'images', n)))
-        chosen = sorted(names[:num], key=lambda n: int(n[8:-4]))
+        chosen = sorted(names[first:first + num], key=lambda n: int(n[8:-4]))
         out = osp.join(args.dst, split)
         os.makedirs(out)
         coco = dict(images=[], annotations=[],
@@ -80,7 +82,8 @@ def main():
             '(https://github.com/datitran/raccoon_dataset), MIT licence '
             '(see LICENSE), converted from Pascal VOC to COCO by '
             '`demo/make_demo_data.py`. Train images come from the authors\' '
-            'train split, valid images from their test split.\n')
+            'train split, valid and test images (disjoint) from their test '
+            'split.\n')
 
 
 if __name__ == '__main__':

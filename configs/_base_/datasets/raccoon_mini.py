@@ -1,4 +1,5 @@
-# The embedded demo data: 24 train / 8 valid Raccoon images (ODinW layout)
+# The embedded demo data: 24 train / 8 valid / 8 test Raccoon images, in the
+# ODinW layout (demo/data/raccoon_mini, made by demo/make_demo_data.py)
 dataset_type = 'mmdet.CocoDataset'
 data_root = 'demo/data/raccoon_mini/'
 classes = ('raccoon', )
@@ -55,9 +56,25 @@ val_dataloader = dict(
         test_mode=True,
         return_classes=True,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    drop_last=False,
+    sampler=dict(type='mmdet.DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='test/annotations_without_background.json',
+        data_prefix=dict(img='test/'),
+        test_mode=True,
+        return_classes=True,
+        pipeline=test_pipeline))
 val_evaluator = dict(
     type='mmdet.CocoMetric',
     ann_file=data_root + 'valid/annotations_without_background.json',
     metric='bbox')
-test_evaluator = val_evaluator
+test_evaluator = dict(
+    type='mmdet.CocoMetric',
+    ann_file=data_root + 'test/annotations_without_background.json',
+    metric='bbox')
