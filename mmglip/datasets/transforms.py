@@ -1,0 +1,57 @@
+"""Pipeline transforms of mmglip's datasets."""
+from typing import Dict, Optional
+
+from mmcv.transforms import BaseTransform
+
+from mmglip.registry import TRANSFORMS
+from .prompts import apply_class_overrides, normalize_caption_prompt
+
+
+@TRANSFORMS.register_module()
+class AddCaptionPrompt(BaseTransform):
+    """Add a caption prompt and class renames to samples of any dataset.
+
+    For datasets other than :class:`~mmglip.datasets.ODinWDataset` (e.g.
+    ``mmdet.CocoDataset`` with ``return_classes=True``): put it before
+    ``PackDetInputs`` (whose ``meta_keys`` hold ``'text'`` and
+    ``'caption_prompt'``).
+
+    Required keys: ``text`` (the class names, from ``return_classes=True``).
+    Modified keys: ``text`` (when ``class_overrides`` are given).
+    Added keys: ``caption_prompt`` (one prefix/name/suffix dict per class).
+
+    Args:
+        caption_prompt (dict | list, optional): keyed by class name, or one
+            dict per class in class order.
+        class_overrides (dict, optional): ``{class name: prompt name}``.
+    """
+
+    def __init__(self,
+                 caption_prompt=None,
+                 class_overrides: Optional[Dict[str, str]] = None) -> None:
+        self.caption_prompt = caption_prompt
+        self.class_overrides = class_overrides
+        self._cache = {}
+
+    def transform(self, results: dict) -> dict:
+        text = results.get('text')
+        if text is None or isinstance(text, str):
+            raise KeyError(
+                'AddCaptionPrompt needs the class names in results["text"]: '
+                'build the dataset with return_classes=True (a free caption '
+                'cannot take a per-class caption prompt).')
+        classes = tuple(text)
+        if classes not in self._cache:
+            self._cache[classes] = (
+                normalize_caption_prompt(self.caption_prompt, classes),
+                apply_class_overrides(classes, self.class_overrides))
+        caption_prompt, names = self._cache[classes]
+        results['caption_prompt'] = [dict(e) for e in caption_prompt] \
+            if caption_prompt is not None else None
+        results['text'] = names
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(caption_prompt='
+                f'{self.caption_prompt!r}, class_overrides='
+                f'{self.class_overrides!r})')
