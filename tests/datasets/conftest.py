@@ -1,0 +1,83 @@
+"""Fixtures of the dataset tests: the real shared data (converted once per
+session) and helpers writing small COCO files and images."""
+import json
+import os.path as osp
+import warnings
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data'
+AQUARIUM = SHARED_DATA / 'aquarium'
+RACCOON = SHARED_DATA / 'raccoon'
+ANN = 'annotations_without_background.json'
+
+
+def need(path: Path):
+    if not path.is_dir():
+        pytest.skip(f'real data {path} is missing (the shared data folder '
+                    f'{SHARED_DATA} beside the checkout holds it)')
+
+
+@pytest.fixture(scope='session')
+def aquarium_odinw(tmp_path_factory):
+    """The shared Aquarium (YOLO) converted to the ODinW layout."""
+    need(AQUARIUM)
+    from mmglip.datasets.converters import convert
+    dst = tmp_path_factory.mktemp('aq') / 'Aquarium'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        result = convert(str(AQUARIUM), str(dst), 'yolo', link=True)
+    return dst, result
+
+
+@pytest.fixture(scope='session')
+def raccoon_odinw(tmp_path_factory):
+    """The shared Raccoon (VOC) converted with the default seeded split."""
+    need(RACCOON)
+    from mmglip.datasets.converters import convert
+    dst = tmp_path_factory.mktemp('rc') / 'Raccoon'
+    result = convert(str(RACCOON), str(dst), 'voc', link=True)
+    return dst, result
+
+
+def write_image(path, size=(16, 12), color=(120, 90, 60)):
+    from PIL import Image
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.new('RGB', size, color).save(path)
+    return path
+
+
+def write_coco(path, images, anns, categories):
+    """images: [(id, file_name, w, h)], anns: [(id, image_id, cat_id,
+    [x, y, w, h])], categories: [(id, name)]."""
+    coco = dict(
+        images=[dict(id=i, file_name=f, width=w, height=h)
+                for i, f, w, h in images],
+        annotations=[
+            dict(id=a, image_id=i, category_id=c, bbox=list(b),
+                 area=b[2] * b[3], iscrowd=0) for a, i, c, b in anns
+        ],
+        categories=[dict(id=i, name=n, supercategory='none')
+                    for i, n in categories])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    return str(path)
+
+
+def load(path):
+    with open(osp.join(path)) as f:
+        return json.load(f)
+
+
+def load_tool(name):
+    """A module of tools/dataset_converters/ (run in-process: no second
+    interpreter start)."""
+    import importlib.util
+    path = Path(__file__).resolve().parents[2] / 'tools' / \
+        'dataset_converters' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
