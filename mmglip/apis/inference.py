@@ -8,17 +8,16 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 from mmglip.text import split_texts
+from mmglip.zoo.download import (is_zoo_reference, register_checkpoint_scheme,
+                                 resolve_weights)
+from mmglip.zoo.index import load_index, model_names
 from mmglip.zoo.official import (LoadReport, is_official, load_into_model,
                                  load_official)
 
-#: short model names -> config files under configs/
-MODEL_NAMES = {
-    'glip-t_a': 'glip/glip_swin-t_a_zeroshot_coco.py',
-    'glip-t_b': 'glip/glip_swin-t_b_zeroshot_coco.py',
-    'glip-t_c': 'glip/glip_swin-t_c_zeroshot_coco.py',
-    'glip-t': 'glip/glip_swin-t_zeroshot_coco.py',
-    'glip-l': 'glip/glip_swin-l_zeroshot_coco.py',
-}
+#: zoo names -> config files under configs/, read from model-index.yml
+MODEL_NAMES = model_names()
+# configs' ``load_from='mmglip://NAME'`` goes through the zoo as well
+register_checkpoint_scheme()
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
@@ -32,9 +31,11 @@ def config_root() -> Path:
 
 
 def resolve_config(model: str) -> str:
-    """A config path, or a short name from :data:`MODEL_NAMES`."""
-    if model in MODEL_NAMES:
-        return os.fspath(config_root() / MODEL_NAMES[model])
+    """A config path, or a zoo name of model-index.yml (:data:`MODEL_NAMES`).
+    """
+    index = load_index()
+    if model in index:
+        return os.fspath(index.config_path(model))
     if os.path.isfile(model):
         return model
     raise FileNotFoundError(
@@ -44,9 +45,15 @@ def resolve_config(model: str) -> str:
 
 def load_weights(model: torch.nn.Module, weights: str,
                  key: str = 'model', strict: bool = True) -> LoadReport:
-    """Load an official GLIP file or an mmglip / mmengine checkpoint."""
+    """Load an official GLIP file, an mmglip / mmengine checkpoint, or a zoo
+    model by name (``glip-t_c`` or ``mmglip://glip-t_c``: from the cache,
+    downloaded and verified on first use, see :mod:`mmglip.zoo.download`)."""
+    if not os.path.isfile(weights) and is_zoo_reference(weights):
+        weights = resolve_weights(weights, weights_key=key)
     if not os.path.isfile(weights):
-        raise FileNotFoundError(f'Weights file not found: {weights}')
+        raise FileNotFoundError(
+            f'Weights file not found: {weights} (nor a zoo name: '
+            f'{", ".join(MODEL_NAMES)}).')
     ckpt = torch.load(weights, map_location='cpu', weights_only=False)
     if not isinstance(ckpt, dict):
         raise ValueError(f'{weights} does not hold a state dict.')
