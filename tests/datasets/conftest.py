@@ -56,7 +56,8 @@ def write_coco(path, images, anns, categories):
                 for i, f, w, h in images],
         annotations=[
             dict(id=a, image_id=i, category_id=c, bbox=list(b),
-                 area=b[2] * b[3], iscrowd=0) for a, i, c, b in anns
+                 area=b[2] * b[3] if len(b) == 4 else 0, iscrowd=0)
+            for a, i, c, b in anns
         ],
         categories=[dict(id=i, name=n, supercategory='none')
                     for i, n in categories])

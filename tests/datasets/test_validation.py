@@ -1,0 +1,159 @@
+"""Bad annotation files: what is an error, what is clipped / dropped, and
+that every message names the file, image, annotation id and value."""
+import pytest
+
+from mmglip.datasets import ODinWDataError, ODinWDataWarning, validate_coco
+from mmglip.registry import DATASETS
+from .conftest import load_tool, write_coco, write_image
+
+CATS = [(1, 'cat'), (2, 'dog')]
+
+
+def _tree(tmp_path, anns, images=None, cats=CATS, missing=()):
+    images = images or [(1, 'a.png', 16, 12), (2, 'b.png', 16, 12)]
+    for _, f, w, h in images:
+        if f not in missing:
+            write_image(tmp_path / 'train' / f, (max(w, 1), max(h, 1)))
+    return write_coco(tmp_path / 'train' / 'ann.json', images, anns, cats)
+
+
+def _build(tmp_path, classes=('cat', 'dog'), **kwargs):
+    return DATASETS.build(
+        dict(type='ODinWDataset', data_root=str(tmp_path),
+             ann_file='train/ann.json', data_prefix=dict(img='train/'),
+             metainfo=dict(classes=classes) if classes else None,
+             return_classes=True, test_mode=True, **kwargs))
+
+
+def test_clean_file_loads(tmp_path):
+    _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5]), (2, 2, 2, [0, 0, 16, 12])])
+    ds = _build(tmp_path)
+    assert len(ds) == 2 and ds.validation_report.issues == []
+    assert ds.get_data_info(1)['instances'][0]['bbox_label'] == 1
+    assert ds.get_data_info(0)['text'] == ('cat', 'dog')
+    # classes default to the file's categories, not COCO's 80
+    assert _build(tmp_path, classes=None).metainfo['classes'] == ('cat',
+                                                                    'dog')
+
+
+def test_box_partly_outside_is_clipped_with_a_warning(tmp_path):
+    _tree(tmp_path, [(7, 1, 1, [10, 8, 10, 10]), (8, 2, 2, [2, 2, 4, 4])])
+    with pytest.warns(ODinWDataWarning) as rec:
+        ds = _build(tmp_path)
+    text = str(rec[0].message)
+    assert 'annotation id 7 (image id 1' in text and "'a.png'" in text
+    assert '[10, 8, 10, 10]' in text and 'clipped to [10, 8, 6, 4]' in text
+    assert 'train/ann.json' in text
+    assert ds.get_data_info(0)['instances'][0]['bbox'] == [10, 8, 16, 12]
+
+
+def test_zero_area_and_outside_boxes_are_dropped_with_a_warning(tmp_path):
+    _tree(tmp_path, [(3, 1, 1, [4, 4, 0, 5]), (4, 1, 2, [20, 20, 5, 5]),
+                     (5, 1, 1, [1, 1, 3, 3]), (6, 2, 2, [2, 2, -1, 4])])
+    with pytest.warns(ODinWDataWarning) as rec:
+        ds = _build(tmp_path)
+    text = str(rec[0].message)
+    for aid, box in ((3, '[4, 4, 0, 5]'), (4, '[20, 20, 5, 5]'),
+                     (6, '[2, 2, -1, 4]')):
+        assert f'annotation id {aid} ' in text and box in text
+    assert 'zero or negative width/height; dropped' in text
+    assert 'lies outside the image; dropped' in text
+    assert [i['bbox'] for i in ds.get_data_info(0)['instances']] == [
+        [1, 1, 4, 4]]
+    assert ds.get_data_info(1)['instances'] == []
+    kinds = sorted(i.kind for i in ds.validation_report.warnings)
+    assert kinds == ['box_outside', 'zero_area', 'zero_area']
+
+
+def test_missing_image_is_an_error_naming_the_path(tmp_path):
+    _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])], missing=('b.png', ))
+    with pytest.raises(ODinWDataError) as err:
+        _build(tmp_path)
+    msg = str(err.value)
+    assert f'{tmp_path}/train/b.png does not exist' in msg
+    assert "image id 2 ('b.png') is missing on disk" in msg
+    # the check can be switched off (e.g. images on a remote backend)
+    assert len(_build(tmp_path, check_images=False)) == 2
+
+
+def test_config_class_absent_is_an_error_listing_the_categories(tmp_path):
+    _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])])
+    with pytest.raises(ODinWDataError) as err:
+        _build(tmp_path, classes=('cat', 'Dog', 'bird'))
+    msg = str(err.value)
+    assert "['Dog', 'bird'] are not categories of" in msg
+    assert "'cat' (id 1), 'dog' (id 2)" in msg
+    assert "'Dog' differs only in case from 'dog'" in msg
+
+
+def test_class_order_differing_from_the_file_is_an_error(tmp_path):
+    _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])])
+    with pytest.raises(ODinWDataError, match='another order'):
+        _build(tmp_path, classes=('dog', 'cat'))
+    assert _build(tmp_path, classes=('dog', )).cat_ids == [2]  # subset: ok
+
+
+@pytest.mark.parametrize('case, kind', [
+    ('dup_ann', 'duplicate_annotation_id'),
+    ('unknown_cat', 'unknown_category'),
+    ('unknown_img', 'unknown_image'),
+    ('bad_bbox', 'bad_bbox'),
+    ('dup_cat_name', 'duplicate_category_name'),
+    ('bad_size', 'bad_image'),
+])
+def test_malformed_entries_are_errors(tmp_path, case, kind):
+    anns = [(1, 1, 1, [1, 1, 5, 5]), (2, 2, 2, [1, 1, 5, 5])]
+    cats, images = CATS, None
+    if case == 'dup_ann':
+        anns[1] = (1, 2, 2, [1, 1, 5, 5])
+    elif case == 'unknown_cat':
+        anns[1] = (2, 2, 9, [1, 1, 5, 5])
+    elif case == 'unknown_img':
+        anns[1] = (2, 9, 2, [1, 1, 5, 5])
+    elif case == 'bad_bbox':
+        anns[1] = (2, 2, 2, [1, 1, 5])
+    elif case == 'dup_cat_name':
+        cats = CATS + [(3, 'dog')]
+    elif case == 'bad_size':
+        images = [(1, 'a.png', 16, 12), (2, 'b.png', 0, 12)]
+    path = _tree(tmp_path, anns, images, cats)
+    import json
+    report = validate_coco(json.load(open(path)), path,
+                           str(tmp_path / 'train'), ['cat', 'dog'])
+    assert kind in [i.kind for i in report.errors], report.format()
+    with pytest.raises(ODinWDataError, match=str(path)):
+        report.raise_if_errors()
+
+
+def test_annotation_id_0_warns(tmp_path):
+    import json
+    path = _tree(tmp_path, [(0, 1, 1, [1, 1, 5, 5])])
+    report = validate_coco(json.load(open(path)), path)
+    assert [i.kind for i in report.warnings] == ['annotation_id_0']
+    assert 'false positives' in report.warnings[0].message
+
+
+def test_image_size_check(tmp_path):
+    import json
+    path = _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])],
+                 images=[(1, 'a.png', 16, 12)])
+    write_image(tmp_path / 'train' / 'a.png', (12, 16))  # rotated copy
+    coco = json.load(open(path))
+    assert validate_coco(coco, path, str(tmp_path / 'train')).errors == []
+    report = validate_coco(coco, path, str(tmp_path / 'train'),
+                           check_image_sizes=True)
+    assert [i.kind for i in report.errors] == ['image_size']
+    assert 'is 12x16 on disk but 16x12 in the json' in report.errors[0].message
+
+
+def test_check_odinw_tool(tmp_path, capsys):
+    path = _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5]), (2, 2, 2, [9, 9, 0, 0])],
+                 missing=('b.png', ))
+    main = load_tool('check_odinw').main
+    assert main([path, '--classes', 'cat', 'dog']) == 1
+    out = capsys.readouterr().out
+    assert '1 error(s), 1 warning(s)' in out and 'b.png does not exist' in out
+    write_image(tmp_path / 'train' / 'b.png')
+    assert main([path]) == 0
+    assert main([path, '--classes', 'cow']) == 1
+    assert "['cow'] are not categories" in capsys.readouterr().out
