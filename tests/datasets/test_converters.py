@@ -50,8 +50,11 @@ def test_aquarium_empty_label_image_kept(aquarium_odinw):
     dst, result = aquarium_odinw
     coco = load(dst / 'train' / ANN)
     with_boxes = {a['image_id'] for a in coco['annotations']}
-    empty = [i['file_name'] for i in coco['images'] if i['id'] not in with_boxes]
-    assert empty == ['IMG_3133_jpeg_jpg.rf.f439b9d382fd153b96f0a88cdf169172.jpg']
+    empty = [i['file_name'] for i in coco['images']
+             if i['id'] not in with_boxes]
+    assert empty == [
+        'IMG_3133_jpeg_jpg.rf.f439b9d382fd153b96f0a88cdf169172.jpg'
+    ]
     assert any('empty label file' in n for n in result.notes)
 
 
@@ -195,7 +198,8 @@ def test_yolo_bad_line_leaves_nothing(tmp_path):
     with pytest.raises(ConversionError, match=r'a\.txt:1: class index 5'):
         convert(str(src), str(dst), 'yolo')
     assert not dst.exists()
-    assert not (tmp_path / 'out').exists() or not os.listdir(tmp_path / 'out')
+    out = tmp_path / 'out'
+    assert not out.exists() or not os.listdir(out)  # no temp folder left
 
 
 def _roboflow_export(root, bg_used=False):

@@ -140,7 +140,7 @@ def test_split_file_loads_as_a_dataset(aquarium_odinw, tmp_path):
     ds = DATASETS.build(
         dict(type='ODinWDataset', data_root=str(dst), ann_file=path,
              data_prefix=dict(img='train/'), return_classes=True,
-             filter_cfg=dict(filter_empty_gt=True)))
+             filter_cfg=dict(filter_empty_gt=True), serialize_data=False))
     assert len(ds) == len(load(path)['images'])
     labels = {i['bbox_label'] for k in range(len(ds))
               for i in ds.get_data_info(k)['instances']}

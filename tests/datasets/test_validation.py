@@ -22,7 +22,8 @@ def _build(tmp_path, classes=('cat', 'dog'), **kwargs):
         dict(type='ODinWDataset', data_root=str(tmp_path),
              ann_file='train/ann.json', data_prefix=dict(img='train/'),
              metainfo=dict(classes=classes) if classes else None,
-             return_classes=True, test_mode=True, **kwargs))
+             return_classes=True, test_mode=True, serialize_data=False,
+             **kwargs))
 
 
 def test_clean_file_loads(tmp_path):

@@ -3,7 +3,8 @@
 
     python tools/dataset_converters/check_odinw.py ANN_JSON [ANN_JSON ...] \
         [--img-dir DIR] [--classes A B ...] [--check-sizes]
-    python tools/dataset_converters/check_odinw.py --config CONFIG [--check-sizes]
+    python tools/dataset_converters/check_odinw.py --config CONFIG \
+        [--check-sizes]
 
 Lists every problem, naming file, image, annotation id and value: errors
 (missing images, config classes absent from the file, malformed entries,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Convert a detection dataset to the ODinW layout.
 
-    python tools/dataset_converters/to_odinw.py SRC DST --format voc|yolo|roboflow-coco
+    python tools/dataset_converters/to_odinw.py SRC DST \
+        --format voc|yolo|roboflow-coco
 
 writes DST/{train,valid,test}/ with the images and
 annotations_without_background.json (COCO). DST must not exist or be empty:
