@@ -143,7 +143,8 @@ def test_never_overwrite(raccoon_odinw, tmp_path):
         convert(str(RACCOON), str(dst), 'voc')
     assert sorted(p.name for p in dst.rglob('*')) == before
     # the tool says so and fails
-    assert load_tool('to_odinw').main([str(RACCOON), str(dst), '--format', 'voc']) == 1
+    to_odinw = load_tool('to_odinw')
+    assert to_odinw.main([str(RACCOON), str(dst), '--format', 'voc']) == 1
     # an empty folder is fine
     empty = tmp_path / 'empty'
     empty.mkdir()
