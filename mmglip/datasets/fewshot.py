@@ -2,9 +2,11 @@
 
 The official GLIP sampler, which this one reproduces image for image:
 
-1. take the image ids in ascending order and shuffle them with Python's
-   ``random.Random(seed).shuffle`` (seed 0: no shuffle, as the official
-   code);
+1. take the ids of the images with a usable box in ascending order (the
+   official loader first leaves out images without annotations and those
+   whose boxes are all at most 1 px wide or high), and shuffle them with
+   Python's ``random.Random(seed).shuffle`` (seed 0: no shuffle, as the
+   official code);
 2. give every category a quota of ``k``;
 3. walk the images in that order; keep an image when any category it
    contains still has quota left; each kept image lowers the quota of every
@@ -13,7 +15,7 @@ The official GLIP sampler, which this one reproduces image for image:
 So every category ends with at least ``k`` images holding it (hence at least
 ``k`` instances) when the data has that many; a category with fewer gets
 all of its images and a :class:`FewShotWarning` naming it. Images without
-annotations are never chosen.
+a usable box are never chosen.
 
 The subsets are written as COCO json files named
 ``fewshot_{split}_shot{k}_seed{s}.json`` (``split`` is ``train`` or ``val``:
@@ -51,13 +53,23 @@ def _check_shots(shots) -> int:
     return shots
 
 
+def _candidates(coco: dict) -> Tuple[List, Dict[object, set]]:
+    """Sorted ids of the images the sampler may take (at least one box
+    over 1 px wide and high) and the categories of every image."""
+    cats_of: Dict[object, set] = {}
+    usable = set()
+    for ann in coco['annotations']:
+        cats_of.setdefault(ann['image_id'], set()).add(ann['category_id'])
+        if all(v > 1 for v in ann['bbox'][2:4]):
+            usable.add(ann['image_id'])
+    ids = sorted(img['id'] for img in coco['images'] if img['id'] in usable)
+    return ids, cats_of
+
+
 def fewshot_image_ids(coco: dict, shots: int, seed: int) -> List:
     """Ids of the images the official sampler keeps, in the walk order."""
     _check_shots(shots)
-    cats_of: Dict[object, set] = {}
-    for ann in coco['annotations']:
-        cats_of.setdefault(ann['image_id'], set()).add(ann['category_id'])
-    order = sorted(img['id'] for img in coco['images'])
+    order, cats_of = _candidates(coco)
     if seed != 0:
         random.Random(seed).shuffle(order)
     quota = {c['id']: shots for c in coco['categories']}
@@ -99,16 +111,18 @@ def sample_fewshot(coco: dict,
     ``shots`` images, naming it; the subset then takes what exists.
     """
     _check_shots(shots)
-    n_imgs, n_boxes = category_counts(coco)
+    n_boxes = category_counts(coco)[1]
+    ids, cats_of = _candidates(coco)
+    n_imgs = Counter(c for i in ids for c in cats_of[i])
     for cat in coco['categories']:
         have = n_imgs.get(cat['id'], 0)
         if have < shots:
             warnings.warn(
                 f'{source or "annotations"}: category {cat["name"]!r} (id '
-                f'{cat["id"]}) is in only {have} image(s) '
-                f'({n_boxes.get(cat["id"], 0)} instance(s)), fewer than the '
-                f'{shots} shots asked for; the {split} sample takes all of '
-                'them.', FewShotWarning, stacklevel=2)
+                f'{cat["id"]}) is in only {have} usable image(s) '
+                f'({n_boxes.get(cat["id"], 0)} instance(s) in all), fewer '
+                f'than the {shots} shots asked for; the {split} sample takes '
+                'all of them.', FewShotWarning, stacklevel=2)
     kept = set(fewshot_image_ids(coco, shots, seed))
     out = {k: v for k, v in coco.items()
            if k not in ('images', 'annotations', 'categories', 'fewshot')}

@@ -24,9 +24,12 @@ def aq_train(aquarium_odinw):
 
 
 def _official_walk(coco, k, seed):
-    """The protocol as written: seeded shuffle of the sorted image ids, keep
+    """The protocol as written: seeded shuffle of the sorted ids of images
+    with a box over 1 px (the official loader drops the others first), keep
     an image while any of its categories has quota, lower every one."""
-    order = sorted(i['id'] for i in coco['images'])
+    usable = {a['image_id'] for a in coco['annotations']
+              if a['bbox'][2] > 1 and a['bbox'][3] > 1}
+    order = sorted(i['id'] for i in coco['images'] if i['id'] in usable)
     random.Random(seed).shuffle(order)
     cats = {}
     for a in coco['annotations']:
@@ -79,7 +82,8 @@ def test_category_short_of_k_warns_and_takes_what_exists(aquarium_odinw):
         sub = sample_fewshot(val, 10, 3, source='valid.json', split='val')
     msgs = [str(r.message) for r in rec]
     assert len(msgs) == 1
-    assert "category 'jellyfish' (id 2) is in only 9 image(s)" in msgs[0]
+    assert "category 'jellyfish' (id 2) is in only 9 usable image(s)" in \
+        msgs[0]
     assert 'fewer than the 10 shots' in msgs[0]
     n_img, _ = category_counts(sub)
     assert n_img[2] == 9
@@ -88,19 +92,20 @@ def test_category_short_of_k_warns_and_takes_what_exists(aquarium_odinw):
 
 def test_short_category_synthetic(tmp_path):
     path = write_coco(tmp_path / 'a.json', [(i, f'{i}.png', 8, 8)
-                                            for i in range(1, 6)],
+                                            for i in range(1, 7)],
                       [(1, 1, 1, [0, 0, 2, 2]), (2, 2, 1, [0, 0, 2, 2]),
-                       (3, 3, 1, [0, 0, 2, 2]), (4, 4, 2, [0, 0, 2, 2])],
+                       (3, 3, 1, [0, 0, 2, 2]), (4, 4, 2, [0, 0, 2, 2]),
+                       (5, 6, 3, [0, 0, 1, 5])],
                       [(1, 'cat'), (2, 'dog'), (3, 'eel')])
     coco = load(path)
     with pytest.warns(FewShotWarning) as rec:
         sub = sample_fewshot(coco, 3, 3)
     text = ' | '.join(str(r.message) for r in rec)
-    assert "'dog' (id 2) is in only 1 image(s)" in text
-    assert "'eel' (id 3) is in only 0 image(s)" in text
+    assert "'dog' (id 2) is in only 1 usable image(s)" in text
+    assert "'eel' (id 3) is in only 0 usable image(s) (1 instance(s)" in text
     assert "'cat'" not in text
+    # image 5 (no boxes) and 6 (only a 1 px wide box) are never taken
     assert sorted(i['id'] for i in sub['images']) == [1, 2, 3, 4]
-    assert 5 not in {i['id'] for i in sub['images']}  # no boxes: never
 
 
 def test_split_files_reused_never_overwritten(aquarium_odinw, tmp_path):
