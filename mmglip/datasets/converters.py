@@ -20,8 +20,10 @@ Formats:
     1-based shift, as Roboflow's exports and mmglip's demo data do); every
     object is kept (``difficult`` ones too). Splits: ``split_lists`` if
     given (txt: one image name or stem per line; csv: a ``filename``
-    column), else ``ImageSets/Main/{train,val,test}.txt`` if present, else a
-    seeded random split (``split`` ratios, default 0.75 / 0.15 / 0.10). So
+    column), else ``ImageSets/Main/{train,val,test}.txt`` if present and no
+    ``split`` ratios are given, else a seeded random split (``split``
+    ratios, default 0.75 / 0.15 / 0.10; images sorted by name, then
+    ``random.Random(seed)``-shuffled). So
     datitran's Raccoon (no ImageSets) gets a seeded split unless its own
     ``data/{train,test}_labels.csv`` are passed as the lists.
 ``yolo``

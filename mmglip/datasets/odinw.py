@@ -64,7 +64,6 @@ class ODinWDataset(CocoDataset):
                  check_images: bool = True,
                  check_image_sizes: bool = False,
                  **kwargs) -> None:
-        kwargs.pop('caption_prompt', None)
         self.odinw_caption_prompt = caption_prompt
         self.use_caption_prompt = use_caption_prompt
         self.class_overrides = class_overrides
