@@ -14,9 +14,10 @@ def test_pretrained_minilm_features_and_mask():
     with torch.no_grad():
         out = lm(['raccoon', 'a raccoon next to a trash can'])
     assert out['hidden'].shape == (2, 256, 384)
-    assert out['masks'].sum(1).tolist() == [5, 10]  # [CLS] rac ##co ##on [SEP]
+    # [CLS] rac ##co ##on [SEP]; [CLS] a rac ##co ##on next to a trash can [SEP]
+    assert out['masks'].sum(1).tolist() == [5, 11]
     assert torch.all(out['embedded'][0, 5:] == 0)
-    assert torch.equal(out['embedded'][1, :10], out['hidden'][1, :10])
+    assert torch.equal(out['embedded'][1, :11], out['hidden'][1, :11])
     # pretrained weights were loaded: similar words are closer than random
     lm_random = BertLanguageBackbone(MINILM, pretrained=False).eval()
     with torch.no_grad():
