@@ -316,7 +316,8 @@ class _Response:
 
     def __init__(self, resp, chain):
         self.resp, self.chain = resp, chain
-        self.status = resp.status
+        # file:// (a mirror on a mounted disk) has no status: a whole file
+        self.status = resp.status if resp.status is not None else 200
         self.headers = resp.headers
         self.url = resp.geturl()
 
@@ -448,6 +449,11 @@ class _Transfer:
                     ConnectionError, socket.timeout, TimeoutError,
                     OSError) as e:
                 reason = getattr(e, 'reason', None) or e
+                if isinstance(reason, FileNotFoundError):  # file:// mirror
+                    raise DownloadError(
+                        f'zoo entry {self.entry}: {self.url} not found '
+                        f'({reason}). Check --mirror / MMGLIP_MIRROR.'
+                    ) from None
                 err = f'{type(e).__name__}: {reason}'
             attempt += 1
             have = self.part.stat().st_size if self.part.exists() else 0

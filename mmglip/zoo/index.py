@@ -26,6 +26,7 @@ import glob
 import os
 import os.path as osp
 import re
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,6 +495,79 @@ def update_markdown(md_path: Union[str, Path],
     return True
 
 
+_SWIN_BY_DIMS = {96: 'Swin-T', 192: 'Swin-L'}
+
+
+def config_problems(index: ModelIndex, entry: ZooEntry) -> List[str]:
+    """Where ``entry``'s configs disagree with its index metadata (backbone,
+    fusion, blocks, weight file named in the config's header comment, the
+    fine-tune config inheriting the zero-shot one). Needs mmengine."""
+    from mmengine.config import Config
+    where = f'{entry.name} ({entry.config})'
+    path = index.config_path(entry)
+    if not path.is_file():
+        return [f'{where}: config file missing']
+    problems = []
+    cfg = Config.fromfile(os.fspath(path))
+    model = cfg.model
+    dims = model.backbone.get('embed_dims')
+    if entry.backbone and _SWIN_BY_DIMS.get(dims) != entry.backbone:
+        problems.append(f'{where}: index says {entry.backbone}, config has '
+                        f'Swin embed_dims={dims}')
+    fusion = model.get('fusion_neck', {})
+    if entry.deep_fusion is not None and \
+            bool(fusion.get('early_fuse')) != entry.deep_fusion:
+        problems.append(f'{where}: index says Deep Fusion: '
+                        f'{entry.deep_fusion}, config has early_fuse='
+                        f'{fusion.get("early_fuse")}')
+    if entry.fusion_blocks is not None and \
+            fusion.get('num_blocks') != entry.fusion_blocks:
+        problems.append(f'{where}: index says {entry.fusion_blocks} fusion '
+                        f'blocks, config has {fusion.get("num_blocks")}')
+    named = re.findall(r'^#.*Weights:\s*(\S+?\.pth)', path.read_text(),
+                       flags=re.M)
+    if named and named[0] != entry.weight_file:
+        problems.append(f'{where}: its header names {named[0]}, the index '
+                        f'{entry.weight_file}')
+    if entry.finetune_config:
+        ft = index.root / entry.finetune_config
+        if not ft.is_file():
+            problems.append(f'{entry.name}: fine-tune config '
+                            f'{entry.finetune_config} missing')
+        elif f"'./{path.name}'" not in ft.read_text():
+            problems.append(f'{entry.name}: {entry.finetune_config} does not '
+                            f'inherit {path.name}')
+    return problems
+
+
+def consistency_problems(index: Optional[ModelIndex] = None,
+                         model_zoo_md: Optional[Union[str, Path]] = None,
+                         check_configs: bool = True) -> List[str]:
+    """Everything that disagrees between the index, model_zoo.md and the
+    configs (empty when all agree)."""
+    index = index or load_index()
+    problems = index.validate()
+    md = Path(model_zoo_md) if model_zoo_md else index.root / 'model_zoo.md'
+    if md.is_file():
+        block = markdown_block(md.read_text(encoding='utf-8'))
+        if block is None:
+            problems.append(f'{md}: the generated zoo block is missing')
+        elif block != zoo_markdown(index):
+            diff = difflib.unified_diff(
+                block.splitlines(), zoo_markdown(index).splitlines(),
+                f'{md.name} (now)', 'from the index', lineterm='', n=0)
+            problems.append(
+                f'{md} disagrees with {index.path}; run `python -m '
+                'mmglip.zoo.index --update model_zoo.md` after changing the '
+                'metafiles:\n' + '\n'.join(list(diff)[:40]))
+    else:
+        problems.append(f'{md} not found')
+    if check_configs:
+        for entry in index:
+            problems.extend(config_problems(index, entry))
+    return problems
+
+
 def format_list(index: Optional[ModelIndex] = None) -> str:
     """A plain-text table of the zoo (``tools/download.py --list``)."""
     index = index or load_index()
@@ -509,20 +583,88 @@ def format_list(index: Optional[ModelIndex] = None) -> str:
                      for r in rows)
 
 
+def _package_version() -> str:
+    text = (Path(__file__).resolve().parents[1] / 'version.py').read_text()
+    m = re.search(r'__version__\s*=\s*[\'"]([^\'"]+)', text)
+    return m.group(1) if m else '0'
+
+
+def write_mim_overlay(dest: Union[str, Path], mirror: str,
+                      index: Optional[ModelIndex] = None) -> Path:
+    """Write a copy of the index whose Weights point at ``mirror`` in a form
+    ``mim`` reads, and return ``dest``.
+
+    ``mim download mmglip`` takes the Weights URLs of the *installed*
+    package's ``.mim/model-index.yml`` and has no mirror setting. With
+    ``PYTHONPATH=DEST`` mim finds this overlay first (``DEST/mmglip/.mim`` and
+    a ``mmglip`` dist-info carrying no code; ``import mmglip`` still imports
+    the installed package, whose ``__init__.py`` wins over a code-less
+    folder)::
+
+        python -m mmglip.zoo.index --mim-overlay DIR --mirror URL
+        PYTHONPATH=DIR mim download mmglip --config glip-t_c --dest .
+
+    Prefer ``tools/download.py``, which also verifies, resumes and converts.
+    """
+    index = index or load_index()
+    base = mirror.rstrip('/')
+    dest = Path(dest)
+    mim = dest / 'mmglip' / '.mim'
+    if mim.exists():
+        shutil.rmtree(mim)
+    configs = index.root / 'configs'
+    shutil.copytree(configs, mim / 'configs',
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    models = []
+    for e in index:
+        raw = {'Name': e.name, 'In Collection': e.collection,
+               'Config': e.config, 'Metadata': e.metadata,
+               'Results': [dict(Task=r.task, Dataset=r.dataset,
+                                Metrics=r.metrics) for r in e.results],
+               'Weights': f'{base}/{e.weight_file}'}
+        models.append({k: v for k, v in raw.items() if v is not None})
+    meta = {'Collections': index.collections, 'Models': models}
+    (mim / 'model-index.yml').write_text(
+        f'# mmglip zoo with every file served from {base}\n' +
+        yaml.safe_dump(meta, sort_keys=False))
+    version = _package_version()
+    info = dest / f'mmglip-{version}.dist-info'
+    info.mkdir(parents=True, exist_ok=True)
+    (info / 'METADATA').write_text(
+        f'Metadata-Version: 2.1\nName: mmglip\nVersion: {version}\n'
+        f'Summary: mmglip model index served from {base} (no code)\n')
+    (info / 'top_level.txt').write_text('mmglip\n')
+    return dest
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description='Show mmglip\'s model index.')
+    p.add_argument('--mim-overlay', metavar='DIR',
+                   help='write an index for `PYTHONPATH=DIR mim download '
+                   'mmglip` whose files come from --mirror')
+    p.add_argument('--mirror', help='base URL for --mim-overlay (default '
+                   '$MMGLIP_MIRROR)')
     p.add_argument('--index', help='model-index.yml (default: this mmglip\'s)')
     p.add_argument('--markdown', action='store_true',
                    help='print the generated model_zoo.md block')
     p.add_argument('--update', metavar='MD',
                    help='rewrite the generated block of this markdown file')
     p.add_argument('--check', action='store_true',
-                   help='validate the index; exit 1 on problems')
+                   help='check that the index, model_zoo.md and the configs '
+                   'agree; exit 1 if not')
     args = p.parse_args(argv)
     index = load_index(args.index)
+    if args.mim_overlay:
+        mirror = args.mirror or os.environ.get('MMGLIP_MIRROR')
+        if not mirror:
+            p.error('--mim-overlay needs --mirror URL (or MMGLIP_MIRROR)')
+        out = write_mim_overlay(args.mim_overlay, mirror, index)
+        print(f'PYTHONPATH={out} mim download mmglip --config NAME')
+        return 0
     if args.check:
-        problems = index.validate()
-        print('\n'.join(problems) or f'{index.path}: {len(index)} models, OK')
+        problems = consistency_problems(index)
+        print('\n'.join(problems) or f'{index.path}: {len(index)} models; '
+              'model_zoo.md and the configs agree')
         return 1 if problems else 0
     if args.update:
         changed = update_markdown(args.update, index)

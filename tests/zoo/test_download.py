@@ -519,3 +519,83 @@ def test_unknown_name_lists_zoo(zoo_env):
     from mmglip.zoo.index import UnknownModelError
     with pytest.raises(UnknownModelError, match='Did you mean glip-t_c'):
         dl.fetch('glip-t-c')
+
+
+# ---------------------------------------------------------------------------
+# OpenMMLab's mim (openmim 0.3.9), in its own venv: bash tools/setup_mim_env.sh
+
+MIM_PYTHON = os.environ.get('MMGLIP_MIM_PYTHON')
+if MIM_PYTHON:  # relative to the repository (not resolved: a venv's python
+    # is a symlink that must stay one)
+    MIM_PYTHON = os.path.join(REPO, os.path.expanduser(MIM_PYTHON))
+needs_mim = pytest.mark.skipif(
+    not MIM_PYTHON, reason='set MMGLIP_MIM_PYTHON=.venv-mim/bin/python '
+    '(created by bash tools/setup_mim_env.sh)')
+
+
+@needs_mim
+def test_mim_resolves_installed_index():
+    """mim reads the installed mmglip's .mim/model-index.yml: the same zoo
+    as the source index (a stale .venv-mim fails here)."""
+    script = (
+        'import json, os, pkg_resources\n'
+        'from mim.commands.search import get_model_info\n'
+        'from mim.utils import get_installed_path\n'
+        'info = get_model_info("mmglip", shown_fields=["weight", "config"],'
+        ' to_dict=True)\n'
+        'root = os.path.join(get_installed_path("mmglip"), ".mim")\n'
+        'print(json.dumps(dict(info=info, root=root)))\n')
+    r = subprocess.run([MIM_PYTHON, '-c', script], capture_output=True,
+                       text=True, timeout=120, cwd='/')
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    index = load_index()
+    assert list(out['info']) == index.names
+    for entry in index:
+        got = out['info'][entry.name]
+        assert got['weight'] == entry.weights
+        assert got['config'] == entry.config
+        assert os.path.isfile(os.path.join(out['root'], entry.config))
+    for rel in ('model-index.yml', 'configs/glip/metafile.yml'):
+        installed = Path(out['root'], rel).read_text()
+        assert installed == (REPO / rel).read_text(), (
+            f'{rel} in {out["root"]} is stale: run bash '
+            'tools/setup_mim_env.sh')
+
+
+@needs_mim
+def test_mim_download_from_mirror(server, tmp_path):
+    """`mim download mmglip --config glip-t_a --dest D` fetches the entry's
+    file (from the loopback server through a mirror overlay) and dumps its
+    config."""
+    from mmglip.zoo.index import write_mim_overlay
+    data, _ = official_checkpoint(seed=4)
+    server.add(A_FILE, data)
+    overlay = write_mim_overlay(tmp_path / 'overlay', server.base)
+    dest = tmp_path / 'mim'
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('MMGLIP_', 'PYTHON'))}
+    env['PYTHONPATH'] = str(overlay)
+    r = subprocess.run([MIM_PYTHON, '-m', 'mim', 'download', 'mmglip',
+                        '--config', 'glip-t_a', '--dest', str(dest)],
+                       env=env, capture_output=True, text=True, timeout=180,
+                       cwd='/')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (dest / A_FILE).read_bytes() == data
+    config = (dest / 'glip-t_a.py').read_text()
+    assert 'early_fuse=False' in config and 'SwinTransformer' in config
+    assert [s for _, _, s in server.gets(A_FILE)] == [200]
+
+
+def test_file_mirror(zoo_env, tmp_path, monkeypatch):
+    """An air-gapped site: the mirror is a folder (file:// URL)."""
+    data = random_bytes(80_000, seed=10)
+    folder = tmp_path / 'usb'
+    folder.mkdir()
+    (folder / B_FILE).write_bytes(data)
+    monkeypatch.setenv('MMGLIP_MIRROR', folder.as_uri())
+    with pytest.warns(UserWarning, match='trust on first use'):
+        got = dl.fetch('glip-t_b', convert=False)
+    assert got.path.read_bytes() == data
+    with pytest.raises(dl.DownloadError, match='not found'):
+        dl.fetch('glip-l', retries=3, backoff=5)  # not retried
