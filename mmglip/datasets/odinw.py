@@ -193,9 +193,11 @@ def odinw_config_path(task: str, config_dir: Optional[str] = None) -> str:
         raise KeyError(f'unknown ODinW task {task!r}; the 13 tasks are '
                        f'{list(ODINW13_TASKS)}.')
     if config_dir is None:
-        config_dir = osp.join(
-            osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-            'configs', '_base_', 'datasets', 'odinw')
+        pkg = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        rel = osp.join('configs', '_base_', 'datasets', 'odinw')
+        config_dir = osp.join(osp.dirname(pkg), rel)  # source checkout
+        if not osp.isdir(config_dir):  # installed package (mim layout)
+            config_dir = osp.join(pkg, '.mim', rel)
     return osp.join(config_dir, stem + '.py')
 
 
