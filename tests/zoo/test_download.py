@@ -38,6 +38,8 @@ class ZooServer:
         self.no_range = False
         self.redirect = False  # /resolve/<f> -> 302 -> /cdn/<f>
         self.chunk_delay = 0.0
+        self.gate = threading.Event()  # cleared: bodies wait until set
+        self.gate.set()
         self.log = []  # (path, Range header, status)
         self._lock = threading.Lock()
         server = self
@@ -128,6 +130,7 @@ class ZooServer:
         for k, v in self.extra_headers.get(name, {}).items():
             h.send_header(k, v)
         h.end_headers()
+        self.gate.wait(60)
         if cut_now is not None:
             h.wfile.write(body[:cut_now])
             h.wfile.flush()
@@ -424,22 +427,43 @@ def test_offline_cache_hit(server, zoo_env, monkeypatch):
 
 
 def test_two_downloads_at_once(server, zoo_env):
-    """Two processes fetch the same name concurrently: one transfer, both
-    get the verified file."""
+    """Two processes fetch the same name at once: the second waits on the
+    lock while the first transfers, then finds the verified file. One
+    transfer, no corruption, no part file left."""
     data = random_bytes(400_000, seed=8)
     sha = server.add(B_FILE, data, checksum_header='x-checksum')
-    server.chunk_delay = 0.05  # ~0.6 s per transfer: the two overlap
-    code = ('import sys; from mmglip.zoo.download import fetch; '
-            'f = fetch("glip-t_b", convert=False, quiet=True); '
+    server.gate.clear()  # hold the first transfer until B is waiting
+    code = ('from mmglip.zoo.download import fetch; '
+            'f = fetch("glip-t_b", convert=False, progress=False); '
             'print(f.path, f.sha256, f.cached)')
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, '-c', code], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
-        assert p.returncode == 0, err
-    results = [out.split() for out, _ in outs]
+    procs, errs = [], [[], []]
+
+    def read(i, stream):
+        for line in stream:
+            errs[i].append(line)
+
+    for i in range(2):
+        p = subprocess.Popen([sys.executable, '-c', code], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        threading.Thread(target=read, args=(i, p.stderr), daemon=True).start()
+        procs.append(p)
+    try:
+        deadline = time.monotonic() + 90
+        while not any('waiting for another download' in line
+                      for e in errs for line in e):
+            assert time.monotonic() < deadline, errs
+            assert all(p.poll() is None for p in procs), errs
+            time.sleep(0.05)
+    finally:
+        server.gate.set()
+    outs = []
+    for p in procs:
+        outs.append(p.stdout.read())
+        p.wait(timeout=120)
+    assert [p.returncode for p in procs] == [0, 0], errs
+    results = [out.split() for out in outs]
     assert {r[0] for r in results} == {str(zoo_env / 'official' / B_FILE)}
     assert {r[1] for r in results} == {sha}
     assert sorted(r[2] for r in results) == ['False', 'True']
