@@ -1,9 +1,10 @@
 """mmglip's model index: ``model-index.yml`` and the metafiles it imports.
 
-The index is the single source of truth for the model zoo: the zoo names that
-``tools/infer.py`` / ``tools/test.py`` accept (:data:`mmglip.apis.MODEL_NAMES`),
-the download tool (:mod:`mmglip.zoo.download`), ``mim download mmglip`` and
-the tables of ``model_zoo.md`` (generated here; a test compares them).
+The index is the single source of truth for the model zoo: the zoo names
+that ``tools/infer.py`` / ``tools/test.py`` accept
+(:data:`mmglip.apis.MODEL_NAMES`), the download tool
+(:mod:`mmglip.zoo.download`), ``mim download mmglip`` and the tables of
+``model_zoo.md`` (generated here; a test compares them).
 
 It is OpenMMLab's model-index format (``Import`` / ``Collections`` /
 ``Models`` with ``Name``, ``In Collection``, ``Config``, ``Metadata``,
@@ -17,7 +18,7 @@ install, copied there by ``setup.py``). Only the standard library and PyYAML
 are used, so reading the index imports neither torch nor mmdet.
 
     python -m mmglip.zoo.index                 # list the zoo
-    python -m mmglip.zoo.index --markdown      # the generated model_zoo.md block
+    python -m mmglip.zoo.index --markdown      # model_zoo.md's generated part
     python -m mmglip.zoo.index --update model_zoo.md
 """
 import argparse
