@@ -15,7 +15,8 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
     p = argparse.ArgumentParser(description='Test a GLIP detector')
     p.add_argument('config', help='config file or model name')
-    p.add_argument('checkpoint', help='checkpoint (mmglip or official)')
+    p.add_argument('checkpoint',
+                   help='checkpoint (mmglip or official) or a zoo name')
     p.add_argument('--work-dir', help='where logs and metrics go')
     p.add_argument('--out', help='dump predictions to this .pkl file')
     p.add_argument('--show-dir', help='draw predictions into this folder')
@@ -36,6 +37,9 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
     from mmglip.apis import resolve_config
+    from mmglip.zoo.download import is_zoo_reference, resolve_weights
+    if is_zoo_reference(args.checkpoint):
+        args.checkpoint = resolve_weights(args.checkpoint)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):

@@ -18,6 +18,8 @@ from mmglip.zoo.official import (LoadReport, is_official, load_into_model,
 MODEL_NAMES = model_names()
 # configs' ``load_from='mmglip://NAME'`` goes through the zoo as well
 register_checkpoint_scheme()
+#: models without released weights, by name -> config under configs/
+LOCAL_MODELS = {'glip-lite': 'glip_lite/glip-lite_raccoon-mini.py'}
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
@@ -36,11 +38,13 @@ def resolve_config(model: str) -> str:
     index = load_index()
     if model in index:
         return os.fspath(index.config_path(model))
+    if model in LOCAL_MODELS:
+        return os.fspath(config_root() / LOCAL_MODELS[model])
     if os.path.isfile(model):
         return model
     raise FileNotFoundError(
         f'MODEL {model!r} is neither a config file nor a model name; names: '
-        f'{", ".join(MODEL_NAMES)}.')
+        f'{", ".join(list(MODEL_NAMES) + list(LOCAL_MODELS))}.')
 
 
 def load_weights(model: torch.nn.Module, weights: str,

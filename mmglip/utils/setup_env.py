@@ -52,7 +52,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     import mmglip.datasets  # noqa: F401
     import mmglip.models  # noqa: F401
+    from mmglip.zoo.download import register_checkpoint_scheme
     patch_torch_load_for_mmengine()
+    # load_from='mmglip://glip-t_c' resolves through the model zoo
+    register_checkpoint_scheme()
     if init_default_scope:
         from mmengine.registry import DefaultScope
         if DefaultScope.get_current_instance() is None or \

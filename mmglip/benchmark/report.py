@@ -1,0 +1,146 @@
+"""Few-shot results -> CSV / JSON, a markdown table and a plot (no torch)."""
+import csv
+import json
+import math
+import os
+from collections import defaultdict
+from typing import Dict, List, Sequence
+
+SHOT_ORDER = ['0', '1', '3', '5', '10', 'all']
+
+
+def shot_key(shot) -> str:
+    return str(shot)
+
+
+def _mean_std(values: Sequence[float]):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean)**2 for v in values) / (n - 1)) \
+        if n > 1 else 0.0
+    return mean, std
+
+
+def aggregate(results: List[Dict]) -> Dict:
+    """Per (mode, task, shot): mean, std and number of seeds of test AP; and
+    per (mode, shot) the average over tasks of the per-task means (the
+    paper's "average over the 13 tasks"), only where every task has it."""
+    by_cell = defaultdict(list)
+    for r in results:
+        by_cell[(r['mode'], r['task'], shot_key(r['shot']))].append(r['ap'])
+    cells = {
+        key: dict(zip(('mean', 'std'), _mean_std(v)), n=len(v))
+        for key, v in by_cell.items()
+    }
+    tasks = sorted({k[1] for k in cells})
+    average = {}
+    for mode, shot in {(k[0], k[2]) for k in cells}:
+        per_task = [cells.get((mode, t, shot)) for t in tasks]
+        if all(per_task):
+            means = [c['mean'] for c in per_task]
+            # spread of the task average over seeds, as the paper reports it
+            stds = [c['std'] for c in per_task]
+            average[(mode, shot)] = dict(
+                mean=sum(means) / len(means),
+                std=math.sqrt(sum(s * s for s in stds)) / len(stds),
+                n=min(c['n'] for c in per_task))
+    return dict(cells=cells, average=average, tasks=tasks)
+
+
+def _fmt(cell) -> str:
+    if cell is None:
+        return '-'
+    if cell['n'] > 1:
+        return f'{cell["mean"]:.1f} ± {cell["std"]:.1f}'
+    return f'{cell["mean"]:.1f}'
+
+
+def markdown_table(agg: Dict) -> str:
+    """One table per tuning mode: rows tasks + average, columns shots."""
+    modes = sorted({k[0] for k in agg['cells']})
+    shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
+    lines = []
+    for mode in modes:
+        lines.append(f'### {mode} tuning: test AP (mean ± std over seeds)')
+        lines.append('')
+        lines.append('| task | ' + ' | '.join(
+            f'{s}-shot' if s not in ('0', 'all') else
+            ('zero-shot' if s == '0' else 'all data') for s in shots) + ' |')
+        lines.append('|---' * (len(shots) + 1) + '|')
+        for task in agg['tasks']:
+            lines.append(f'| {task} | ' + ' | '.join(
+                _fmt(agg['cells'].get((mode, task, s))) for s in shots) +
+                ' |')
+        if len(agg['tasks']) > 1:
+            lines.append(f'| **average ({len(agg["tasks"])} tasks)** | ' +
+                         ' | '.join(
+                             _fmt(agg['average'].get((mode, s)))
+                             for s in shots) + ' |')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def write_reports(results: List[Dict], out_dir: str) -> Dict[str, str]:
+    """Write results.json, results.csv, table.md and ap_vs_shots.png."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {
+        name: os.path.join(out_dir, name)
+        for name in ('results.json', 'results.csv', 'table.md',
+                     'ap_vs_shots.png')
+    }
+    results = sorted(results, key=lambda r: (r['mode'], r['task'],
+                                             SHOT_ORDER.index(str(r['shot'])),
+                                             r['seed']))
+    _atomic_write(paths['results.json'], json.dumps(results, indent=1))
+    fields = ['mode', 'task', 'shot', 'seed', 'ap', 'ap50', 'val_best_ap',
+              'epochs', 'seconds']
+    tmp = paths['results.csv'] + '.part'
+    with open(tmp, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fields, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(results)
+    os.replace(tmp, paths['results.csv'])
+    agg = aggregate(results)
+    _atomic_write(paths['table.md'], markdown_table(agg))
+    plot(agg, paths['ap_vs_shots.png'])
+    return paths
+
+
+def plot(agg: Dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
+    xs = list(range(len(shots)))
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for mode in sorted({k[0] for k in agg['cells']}):
+        for task in agg['tasks']:
+            pts = [(x, agg['cells'].get((mode, task, s)))
+                   for x, s in zip(xs, shots)]
+            pts = [(x, c) for x, c in pts if c]
+            ax.errorbar([x for x, _ in pts], [c['mean'] for _, c in pts],
+                        yerr=[c['std'] for _, c in pts], marker='o',
+                        linewidth=1, alpha=0.5 if len(agg['tasks']) > 1
+                        else 1, label=f'{task} ({mode})', capsize=3)
+        avg = [(x, agg['average'].get((mode, s))) for x, s in zip(xs, shots)]
+        avg = [(x, c) for x, c in avg if c]
+        if len(agg['tasks']) > 1 and avg:
+            ax.plot([x for x, _ in avg], [c['mean'] for _, c in avg],
+                    marker='s', linewidth=3, label=f'average ({mode})')
+    ax.set_xticks(xs, ['zero' if s == '0' else s for s in shots])
+    ax.set_xlabel('shots per category')
+    ax.set_ylabel('test AP')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path + '.part.png'
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _atomic_write(path: str, text: str) -> None:
+    tmp = path + '.part'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
