@@ -24,7 +24,8 @@ def _cmd(work_dir, *extra, epochs=1):
     return [sys.executable, 'tools/benchmark_fewshot.py', MODEL, '--tasks',
             TASK, '--schedule', SCHEDULE, '--work-dir', str(work_dir),
             '--cfg-options', f'train_cfg.max_epochs={epochs}',
-            'train_cfg.val_interval=1', *extra]
+            'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+            *extra]
 
 
 def _run(cmd, **kw):

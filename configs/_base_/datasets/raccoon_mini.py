@@ -4,7 +4,7 @@ dataset_type = 'mmdet.CocoDataset'
 data_root = 'demo/data/raccoon_mini/'
 classes = ('raccoon', )
 metainfo = dict(classes=classes)
-img_scale = (512, 384)
+img_scale = (384, 288)
 
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'text', 'custom_entities',
@@ -13,7 +13,7 @@ train_pipeline = [
     dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.RandomChoiceResize',
-         scales=[(512, 320), (512, 352), (512, 384)], keep_ratio=True,
+         scales=[(384, 256), (384, 272), (384, 288)], keep_ratio=True,
          resize_type='mmdet.FixScaleResize', backend='pillow'),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1)),
@@ -57,24 +57,15 @@ val_dataloader = dict(
         return_classes=True,
         pipeline=test_pipeline))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    drop_last=False,
-    sampler=dict(type='mmdet.DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
+        val_dataloader['dataset'],
         ann_file='test/annotations_without_background.json',
-        data_prefix=dict(img='test/'),
-        test_mode=True,
-        return_classes=True,
-        pipeline=test_pipeline))
+        data_prefix=dict(img='test/')))
 val_evaluator = dict(
     type='mmdet.CocoMetric',
     ann_file=data_root + 'valid/annotations_without_background.json',
     metric='bbox')
 test_evaluator = dict(
-    type='mmdet.CocoMetric',
-    ann_file=data_root + 'test/annotations_without_background.json',
-    metric='bbox')
+    val_evaluator,
+    ann_file=data_root + 'test/annotations_without_background.json')
