@@ -66,11 +66,11 @@ def main(argv=None):
     args = parse_args(argv)
     import mmglip
     mmglip.register_all_modules()
+    from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     cfg = build_cfg(args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-        __import__('mmengine.registry', fromlist=['RUNNERS']).RUNNERS.build(
-            cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
     runner.train()
 
 
