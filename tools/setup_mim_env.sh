@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 VENV=.venv-mim
-PY="$VENV/bin/python"
+PY="$PWD/$VENV/bin/python"
 MIM_MARKER="$VENV/.mim-deps"
 PKG_MARKER="$VENV/.mmglip-build"
 DEPS_WANT="openmim==0.3.9 mmengine==0.10.7 $(sha256sum tools/setup_mim_env.sh | cut -c1-16)"
@@ -49,7 +49,7 @@ if [[ ! -f "$MIM_MARKER" || "$(cat "$MIM_MARKER")" != "$DEPS_WANT" ]]; then
 fi
 
 if [[ ! -f "$PKG_MARKER" || "$(cat "$PKG_MARKER")" != "$PKG_WANT" ]] \
-        || ! "$PY" -c "import sys, os, pkg_resources as p; d = p.get_distribution('mmglip'); sys.exit(not os.path.isfile(os.path.join(d.location, 'mmglip', '.mim', 'model-index.yml')))" 2>/dev/null; then
+        || ! (cd / && "$PY" -c "import sys, os, pkg_resources as p; d = p.get_distribution('mmglip'); sys.exit(not os.path.isfile(os.path.join(d.location, 'mmglip', '.mim', 'model-index.yml')))" 2>/dev/null); then
     echo "[setup-mim] installing mmglip (regular install, no requirements) into $VENV" >&2
     # build from a copy: an in-tree build would leave build/ and egg-info
     # behind in the working tree
@@ -62,6 +62,10 @@ if [[ ! -f "$PKG_MARKER" || "$(cat "$PKG_MARKER")" != "$PKG_WANT" ]] \
     echo "$PKG_WANT" > "$PKG_MARKER"
 fi
 
+# from outside the checkout: pkg_resources would otherwise find the editable
+# install's mmglip.egg-info in the working directory (.venv's `pip install
+# -e .`) and mim would look for the index there
+cd /
 "$PY" - <<'EOF'
 import os, pkg_resources
 from mim.commands.search import get_model_info
