@@ -8,16 +8,13 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 from mmglip.text import split_texts
-from mmglip.zoo.download import (is_zoo_reference, register_checkpoint_scheme,
-                                 resolve_weights)
+from mmglip.zoo.download import is_zoo_reference, resolve_weights
 from mmglip.zoo.index import load_index, model_names
 from mmglip.zoo.official import (LoadReport, is_official, load_into_model,
                                  load_official)
 
 #: zoo names -> config files under configs/, read from model-index.yml
 MODEL_NAMES = model_names()
-# configs' ``load_from='mmglip://NAME'`` goes through the zoo as well
-register_checkpoint_scheme()
 #: models without released weights, by name -> config under configs/
 LOCAL_MODELS = {'glip-lite': 'glip_lite/glip-lite_raccoon-mini.py'}
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')

@@ -128,3 +128,29 @@ def test_convert_tool(models, tmp_path):
         assert torch.equal(v, sd[k]), k
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode != 0 and 'exists' in again.stderr
+
+
+@pytest.mark.parametrize('nested', [True, False])
+def test_mmengine_load_checkpoint_takes_official_files(tmp_path, nested):
+    """`load_from=` / tools/test.py go through mmengine's load_checkpoint;
+    the detector's pre-hook converts official files (nested under `model`
+    or a flat state dict) on the way in."""
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import load_checkpoint
+
+    from mmglip.registry import MODELS
+    cfg = Config.fromfile(str(REPO / 'configs/glip_lite/'
+                              'glip-lite_raccoon-mini.py'))
+    cfg.model.language_model.pretrained = False
+    torch.manual_seed(0)
+    source = MODELS.build(cfg.model)
+    official = {'module.' + k: v for k, v in mmglip_to_official(
+        source.state_dict(), True).items()}
+    path = tmp_path / 'official.pth'
+    torch.save({'model': official, 'optimizer': {}} if nested else official,
+               path)
+    torch.manual_seed(1)
+    target = MODELS.build(cfg.model)
+    load_checkpoint(target, str(path), strict=True)
+    want, got = source.state_dict(), target.state_dict()
+    assert all(torch.equal(want[k], got[k]) for k in want)

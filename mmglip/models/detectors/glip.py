@@ -100,12 +100,10 @@ class GLIP(SingleStageDetector):
         if prefix:
             return
         nested = state_dict.get('model')
-        if isinstance(nested, dict) and is_official(nested):
-            official = extract_state_dict(state_dict, 'model')
-        elif is_official(state_dict):
-            official = extract_state_dict({'model': dict(state_dict)})
-        else:
+        if not is_official(nested if isinstance(nested, dict) else state_dict):
             return
+        # takes the nested `model` entry or a flat official state dict
+        official = extract_state_dict(state_dict, 'model')
         check_official_layout(self, official, 'the checkpoint')
         converted, _ = official_to_mmglip(official)
         state_dict.clear()
