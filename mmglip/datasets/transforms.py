@@ -1,10 +1,35 @@
 """Pipeline transforms of mmglip's datasets."""
 from typing import Dict, Optional
 
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, LoadImageFromFile
 
 from mmglip.registry import TRANSFORMS
+from mmglip.utils.images import decode_failure
 from .prompts import apply_class_overrides, normalize_caption_prompt
+
+
+@TRANSFORMS.register_module()
+class LoadImageChecked(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same arguments), whose failures name
+    the file.
+
+    The decoders' own messages do not say which image failed ("image file
+    is truncated", "cannot identify image file <_io.BytesIO ...>"), so an
+    evaluation over thousands of images dies without a hint. Any failure to
+    read or decode ``results['img_path']`` is raised as
+    :class:`~mmglip.utils.images.ImageError` naming it (unless
+    ``ignore_empty=True``, which returns None as mmcv does).
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            out = super().transform(results)
+        except Exception as exc:  # noqa: BLE001 (named and re-raised)
+            raise decode_failure(results.get('img_path'), exc) from exc
+        if out is None and not self.ignore_empty:
+            raise decode_failure(results.get('img_path'),
+                                 ValueError('the decoder returned nothing'))
+        return out
 
 
 @TRANSFORMS.register_module()

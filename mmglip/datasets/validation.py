@@ -41,6 +41,7 @@ import math
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
+from mmglip.utils.cli import UserError
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -50,7 +51,7 @@ WARNING = 'warning'
 CLIP_TOLERANCE = 1e-3
 
 
-class ODinWDataError(ValueError):
+class ODinWDataError(UserError, ValueError):
     """Annotations or images that cannot be used as they are."""
 
 

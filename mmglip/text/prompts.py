@@ -13,11 +13,12 @@ configs) add words around a name; only the name is positive.
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
+from mmglip.utils.cli import UserError
 
 SEPARATOR = '. '
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A prompt that cannot be built; the message says what to change."""
 
 

@@ -1,8 +1,6 @@
 """Process-wide set-up: registries and the torch >= 2.6 checkpoint fix."""
 import functools
 
-import torch
-
 
 def patch_torch_load_for_mmengine() -> None:
     """Let mmengine 0.10.7 load its own checkpoints on torch >= 2.6.
@@ -15,6 +13,7 @@ def patch_torch_load_for_mmengine() -> None:
     mmengine's checkpoint loader we restore the pre-2.6 default. Calls that
     pass ``weights_only`` explicitly are left alone.
     """
+    import torch
     from mmengine.runner import checkpoint as mme_ckpt
     if getattr(mme_ckpt.torch.load, '_mmglip_patched', False):
         return

@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from .index import UnknownModelError, ZooEntry, load_index
+from mmglip.utils.cli import UserError
 
 DEFAULT_HOME = '~/.cache/mmglip'
 CHUNK = 1 << 20
@@ -78,7 +79,7 @@ _HEX64 = re.compile(r'^[0-9a-fA-F]{64}$')
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
-class ZooError(RuntimeError):
+class ZooError(UserError, RuntimeError):
     """A zoo file could not be provided; the message says why and what to
     do."""
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Union
 
 import yaml
+from mmglip.utils.cli import UserError
 
 INDEX_FILE = 'model-index.yml'
 #: markers around the generated part of model_zoo.md
@@ -45,11 +46,11 @@ _SHA256 = re.compile(r'^[0-9a-f]{64}$')
 _NAME = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
 
 
-class ModelIndexError(ValueError):
+class ModelIndexError(UserError, ValueError):
     """A malformed model index (the message names the file and entry)."""
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     """A name that is not in the zoo; the message lists the zoo."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmdet.models.backbones.swin import swin_converter
+from mmglip.utils.cli import UserError
 
 # official keys that carry nothing mmglip uses (buffers, an unused conv)
 IGNORED_OFFICIAL = (
@@ -36,7 +37,7 @@ _FPN = {
 }
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(UserError, RuntimeError):
     """A checkpoint that does not fit the model; the message lists keys."""
 
 

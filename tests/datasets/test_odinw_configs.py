@@ -181,7 +181,7 @@ def test_add_caption_prompt_transform_on_mmdet_coco(fake_odinw):
              metainfo=dict(classes=classes), return_classes=True,
              test_mode=True,
              pipeline=[
-                 dict(type='mmdet.LoadImageFromFile'),
+                 dict(type='LoadImageChecked'),
                  dict(type='AddCaptionPrompt',
                       caption_prompt=dict(shark=dict(prefix='a ')),
                       class_overrides=dict(fish='small fish')),

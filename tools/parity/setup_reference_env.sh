@@ -70,27 +70,25 @@ rm -f "$MARKER"
 
 t0=$SECONDS
 
-# 1. torch. On these machines a CPU build lies in /opt/wheels (the default
-#    pip find-links); keep it visible even when the caller overrides
-#    PIP_FIND_LINKS to point at the mmcv wheel folder.
-EXTRA_FIND=()
-if [[ -d /opt/wheels ]]; then EXTRA_FIND=(--find-links /opt/wheels); fi
+# 1. torch. On these machines a CPU build lies in /opt/wheels; the mmcv
+#    wheel folder ../shared/wheels is added to PIP_FIND_LINKS beside it.
+. "$REPO_ROOT/tools/lib/install_base.sh"
 if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
     log "installing torch==$TORCH_VERSION"
-    "${PIP[@]}" install "${EXTRA_FIND[@]}" "torch==$TORCH_VERSION"
+    "${PIP[@]}" install "torch==$TORCH_VERSION"
 fi
 log "torch ok ($((SECONDS - t0)) s)"
 
 # 2. build prerequisites for mmcv (its setup.py imports torch and
 #    pkg_resources, hence no build isolation and setuptools<70).
-"${PIP[@]}" install "${EXTRA_FIND[@]}" "setuptools<70" numpy wheel
+"${PIP[@]}" install "setuptools<70" numpy wheel
 log "setuptools/numpy ok ($((SECONDS - t0)) s)"
 
 # 3. mmcv with compiled ops: a prebuilt wheel from PIP_FIND_LINKS if there is
 #    one, else a source build.
 if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(0 if mmcv.__version__ == '$MMCV_VERSION' else 1)" 2>/dev/null; then
     log "installing mmcv==$MMCV_VERSION (PIP_FIND_LINKS=${PIP_FIND_LINKS:-<unset>}); a source build takes ~13 min"
-    MMCV_WITH_OPS=1 "${PIP[@]}" install --no-build-isolation "${EXTRA_FIND[@]}" "mmcv==$MMCV_VERSION"
+    MMCV_WITH_OPS=1 "${PIP[@]}" install --no-build-isolation "mmcv==$MMCV_VERSION"
 fi
 "$PY" -c "import mmcv.ops" || { log "mmcv.ops does not import"; exit 1; }
 log "mmcv ok ($((SECONDS - t0)) s)"
@@ -98,7 +96,7 @@ log "mmcv ok ($((SECONDS - t0)) s)"
 # 4. the rest. torch is pinned again so that no dependency moves it. (torch
 #    itself requires setuptools>=77, so setuptools ends up upgraded again here;
 #    the <70 pin only matters for an mmcv source build above.)
-"${PIP[@]}" install "${EXTRA_FIND[@]}" \
+"${PIP[@]}" install \
     "torch==$TORCH_VERSION" "mmcv==$MMCV_VERSION" \
     "mmengine==$MMENGINE_VERSION" "mmdet==$MMDET_VERSION" \
     "transformers==$TRANSFORMERS_VERSION" pycocotools

@@ -8,7 +8,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'tokens_positive', 'caption_prompt')
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow',
+    dict(type='LoadImageChecked', imdecode_backend='pillow',
          backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(
@@ -23,7 +23,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow',
+    dict(type='LoadImageChecked', imdecode_backend='pillow',
          backend_args=backend_args),
     dict(type='mmdet.FixScaleResize', scale=(800, 1333), keep_ratio=True,
          backend='pillow'),

@@ -10,7 +10,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'text', 'custom_entities',
              'tokens_positive', 'caption_prompt')
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageChecked', imdecode_backend='pillow'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.RandomChoiceResize',
          scales=[(384, 256), (384, 272), (384, 288)], keep_ratio=True,
@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageChecked', imdecode_backend='pillow'),
     dict(type='mmdet.FixScaleResize', scale=img_scale, keep_ratio=True,
          backend='pillow'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),

@@ -1,0 +1,282 @@
+"""What every mmglip command-line tool shares: user errors as one line,
+argument checks that run before the heavy imports, and ``--cfg-options``
+keys checked against the config.
+
+Light on purpose: importing this module imports neither torch nor mmdet, so
+a tool can check its arguments in well under a second and only then pay for
+building a model.
+
+A *user error* is a mistake in what the user gave (a missing file, a typo'd
+option, an unwritable folder): the tool prints ``error: <one line>`` naming
+the input and what to do, and exits with status 2. Anything else is a bug
+and keeps its traceback. ``--debug`` (or ``MMGLIP_DEBUG=1``) shows the
+traceback of user errors too.
+"""
+import argparse
+import difflib
+import os
+import os.path as osp
+import sys
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+#: exit status of a user error (as argparse's own usage errors)
+USER_ERROR_EXIT = 2
+#: exit status after Ctrl-C (128 + SIGINT)
+INTERRUPT_EXIT = 130
+
+
+class UserError(Exception):
+    """A mistake in the user's input; the message names it and says what to
+    do. Tools print it as one line, without a traceback."""
+
+
+def user_error_types() -> tuple:
+    """The exception types reported as user errors (one line, exit 2):
+    :class:`UserError` (mmglip's prompt, benchmark, zoo, checkpoint, dataset
+    and image errors derive from it) and the OS errors that name a file:
+    not found, exists, is a directory, not a directory, permission denied.
+    """
+    return (UserError, FileNotFoundError, FileExistsError, IsADirectoryError,
+            NotADirectoryError, PermissionError)
+
+
+def debug_requested(argv: Optional[Sequence[str]] = None) -> bool:
+    argv = sys.argv[1:] if argv is None else argv
+    return '--debug' in argv or os.environ.get('MMGLIP_DEBUG', '') not in (
+        '', '0')
+
+
+def run_tool(main: Callable[[Optional[List[str]]], Optional[int]],
+             argv: Optional[List[str]] = None) -> int:
+    """Run a tool's ``main(argv)``; a user error becomes ``error: ...`` on
+    stderr and exit status 2, Ctrl-C exit status 130 (what was written
+    stays written), a bug keeps its traceback.
+
+    Usage at the end of a tool: ``sys.exit(run_tool(main))``.
+    """
+    debug = debug_requested(argv)
+    try:
+        status = main(argv)
+    except KeyboardInterrupt:
+        print('\ninterrupted (what was already written is kept)',
+              file=sys.stderr)
+        return INTERRUPT_EXIT
+    except Exception as exc:  # noqa: BLE001 (sorted below)
+        if debug or not isinstance(exc, user_error_types()):
+            raise
+        print(f'error: {one_line(exc)}', file=sys.stderr)
+        return USER_ERROR_EXIT
+    return int(status or 0)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of an exception, as the user should read it."""
+    if isinstance(exc, OSError) and exc.filename is not None \
+            and not isinstance(exc, UserError):
+        reason = exc.strerror or str(exc)
+        return f'{exc.filename}: {reason}'
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = str(exc.args[0])
+    return text
+
+
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the full traceback of errors in the input too '
+        '(also MMGLIP_DEBUG=1)')
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                    argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the description's layout and shows every default."""
+
+
+# --------------------------------------------------------------- arguments
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer')
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not >= 1')
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number')
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{value} is negative')
+    return value
+
+
+def check_file(path: str, what: str) -> str:
+    """An existing, readable file, or a UserError naming it."""
+    if not osp.exists(path):
+        raise UserError(f'{what} {path}: no such file.')
+    if osp.isdir(path):
+        raise UserError(f'{what} {path}: is a folder, give a file.')
+    if not os.access(path, os.R_OK):
+        raise UserError(f'{what} {path}: not readable (permissions).')
+    return path
+
+
+def check_writable_dir(path: str, what: str) -> str:
+    """Create the folder ``path`` if needed and check that files can be
+    written there, before any long work; a UserError names it otherwise.
+    """
+    probe_root = path
+    while not osp.exists(probe_root):
+        parent = osp.dirname(osp.abspath(probe_root))
+        if parent == osp.abspath(probe_root):
+            break
+        probe_root = parent
+    if osp.exists(path) and not osp.isdir(path):
+        raise UserError(f'{what} {path}: is a file, not a folder; give a '
+                        'folder (it is created if missing).')
+    if osp.exists(probe_root) and not osp.isdir(probe_root):
+        raise UserError(f'{what} {path}: {probe_root} is a file, so the '
+                        'folder cannot be made there.')
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = osp.join(path, f'.mmglip-write-test-{os.getpid()}')
+        with open(probe, 'w') as f:
+            f.write('')
+        os.remove(probe)
+    except OSError as exc:
+        raise UserError(f'{what} {path}: cannot write there '
+                        f'({exc.strerror or exc}); choose another folder.')
+    return path
+
+
+def check_device(device: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N`` that this machine has (imports torch,
+    not mmdet)."""
+    import re
+    if device == 'cpu':
+        return device
+    m = re.fullmatch(r'cuda(?::(\d+))?', device)
+    if not m:
+        raise UserError(f'--device {device!r}: use cpu, cuda or cuda:N.')
+    import torch
+    if not torch.cuda.is_available():
+        raise UserError(f'--device {device}: this machine has no CUDA GPU '
+                        'that torch can use; use --device cpu.')
+    index = int(m.group(1) or 0)
+    if index >= torch.cuda.device_count():
+        raise UserError(f'--device {device}: only {torch.cuda.device_count()}'
+                        ' GPU(s) here (cuda:0 ...).')
+    return device
+
+
+def closest(name: str, choices: Iterable[str]) -> Optional[str]:
+    """The choice closest to ``name`` (for "did you mean" hints), or None."""
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    best = closest(name, choices)
+    return f' (did you mean {best!r}?)' if best else ''
+
+
+# ---------------------------------------------------------- config options
+def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
+    """Messages for ``--cfg-options`` keys that the config does not have.
+
+    mmengine's ``merge_from_dict`` adds a missing key silently, so a typo
+    (``model.test_cfg.max_per_imgg=1``) changes nothing. Each message names
+    the key and the closest existing key at that level. Keys under a
+    ``list`` (``a.0.b``) and new keys of a dict that does not exist yet
+    below an existing one are checked up to the first missing part.
+    """
+    out = []
+    for key in (options or {}):
+        node, walked = cfg, []
+        for part in key.split('.'):
+            if isinstance(node, (list, tuple)):
+                if part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                    walked.append(part)
+                    continue
+                out.append(f'--cfg-options {key}: {".".join(walked)} is a '
+                           f'list of {len(node)}; {part!r} is not an index '
+                           'of it')
+                break
+            if not hasattr(node, 'keys'):
+                break  # a value replaced by a dict: mmengine's business
+            if part not in node:
+                where = '.'.join(walked) or 'the config'
+                hint = did_you_mean(part, [str(k) for k in node.keys()])
+                out.append(f'--cfg-options {key}: {where} has no key '
+                           f'{part!r}{hint}; mmengine would add it and '
+                           'nothing would use it')
+                break
+            node = node[part]
+            walked.append(part)
+    return out
+
+
+def warn_unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
+    """Print a warning per unknown ``--cfg-options`` key; returns them."""
+    problems = unknown_cfg_keys(cfg, options)
+    for msg in problems:
+        print(f'warning: {msg}', file=sys.stderr)
+    return problems
+
+
+def check_loop_cfgs(cfg) -> None:
+    """``train_cfg`` / ``val_cfg`` / ``test_cfg`` keys against the loop
+    classes they build (mmengine's loops take fixed keyword arguments, and a
+    typo such as ``train_cfg.max_epoch`` fails deep in the runner with a
+    TypeError). Raises a UserError naming the key and the closest one."""
+    import inspect
+
+    from mmengine.registry import LOOPS
+    defaults = dict(train_cfg='EpochBasedTrainLoop', val_cfg='ValLoop',
+                    test_cfg='TestLoop')
+    by = dict(train_cfg='by_epoch', val_cfg=None, test_cfg=None)
+    for key, default in defaults.items():
+        loop = cfg.get(key)
+        if not loop or not hasattr(loop, 'keys'):
+            continue
+        loop = dict(loop)
+        typ = loop.pop('type', None)
+        if typ is None and key == 'train_cfg':
+            typ = ('EpochBasedTrainLoop' if loop.pop(by[key], True) else
+                   'IterBasedTrainLoop')
+        typ = typ or default
+        if not isinstance(typ, str):
+            continue
+        cls = LOOPS.get(typ)
+        if cls is None:
+            continue
+        params = inspect.signature(cls.__init__).parameters
+        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            continue
+        allowed = set(params) - {'self', 'runner', 'dataloader', 'evaluator'}
+        for name in loop:
+            if name not in allowed:
+                raise UserError(
+                    f'{key}.{name}: {typ} has no option {name!r}'
+                    f'{did_you_mean(name, allowed)}; its options: '
+                    f'{", ".join(sorted(allowed))}.')
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (not Python's warnings filter, which
+    hides repeats)."""
+    print(f'warning: {message}', file=sys.stderr)
+
+
+__all__ = [
+    'UserError', 'run_tool', 'add_debug_flag', 'HelpFormatter',
+    'positive_int', 'non_negative_float', 'check_file', 'check_writable_dir',
+    'check_device', 'closest', 'did_you_mean', 'unknown_cfg_keys',
+    'warn_unknown_cfg_keys', 'check_loop_cfgs', 'warn'
+]
