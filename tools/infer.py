@@ -3,101 +3,261 @@
 
     python tools/infer.py IMAGES MODEL --weights CKPT --texts "cat. remote"
 
-IMAGES: an image, a folder or several; MODEL: a config or a model name
-(glip-t_a, glip-t_b, glip-t_c, glip-t, glip-l). Writes
-OUT/preds/<image stem>.json (labels, label_names, scores, bboxes as x1, y1,
-x2, y2 in original pixels) and OUT/vis/<image> with the boxes drawn.
+IMAGES: image files and / or folders of images; MODEL: a config file or a
+model name (glip-t_a, glip-t_b, glip-t_c, glip-t, glip-l, glip-lite).
+
+--texts: one string is split into names at each period followed by a space
+("cat. remote control" -> cat, remote control; "raccoon.dog" stays one
+name); several strings are taken as one name each (--texts "Mr. Smith" dog).
+
+Outputs, written one image at a time as each finishes (an interrupted run
+keeps what was written; --skip-existing continues it):
+  OUT/preds/<name>.json  labels, label_names, scores, bboxes (x1, y1, x2, y2
+                         in original pixels), texts, img_path
+  OUT/vis/<name>.<ext>   the image with the boxes drawn
+<name> is the image's path relative to the inputs' common folder, without
+its suffix (with it where two inputs would share a name: x.jpg + x.png).
+Existing outputs are never overwritten unless --overwrite is given.
+
+An image that cannot be read is skipped with one line naming it. Exit
+status: 0 when every image was written, else the number of images that
+failed (at most 100); 2 for an error in the arguments, 130 after Ctrl-C.
 """
 import argparse
 import json
 import os
 import os.path as osp
 import sys
+import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
+                              add_debug_flag, check_device, check_file,
+                              check_writable_dir, non_negative_float,
+                              positive_int, run_tool, warn,
+                              warn_unknown_cfg_keys)
+
+MAX_FAILED_STATUS = 100
+
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    p.add_argument('inputs', nargs='+', help='images or folders')
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
+                                epilog='\n'.join(__doc__.split('\n')[2:]),
+                                formatter_class=HelpFormatter)
+    p.add_argument('inputs', nargs='+', help='image files and / or folders')
     p.add_argument('model', help='config file or model name')
-    p.add_argument('--weights', help='checkpoint (official GLIP or mmglip)')
+    p.add_argument('--weights', help='checkpoint: an official GLIP file, an '
+                   'mmglip checkpoint or a zoo name (default: the model\'s '
+                   'initialisation, pretrained parts only)')
     p.add_argument('--weights-key', default='model',
                    choices=['model', 'model_ema'],
                    help='which weights of an official file')
-    p.add_argument('--texts', required=True,
-                   help='class names / phrases separated by ". "')
-    p.add_argument('--pred-score-thr', type=float, default=0.3,
+    p.add_argument('--texts', required=True, nargs='+',
+                   help='class names / phrases: one string split on ". ", '
+                   'or several strings, one name each')
+    p.add_argument('--pred-score-thr', type=non_negative_float, default=0.3,
                    help='keep predictions scoring at least this')
-    p.add_argument('--out-dir', default='outputs')
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--batch-size', type=int, default=1)
+    p.add_argument('--out-dir', default='outputs',
+                   help='where preds/ and vis/ are written')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace outputs of an earlier run in --out-dir')
+    p.add_argument('--skip-existing', action='store_true',
+                   help='skip images whose prediction file already exists '
+                   '(to continue an interrupted run)')
+    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--batch-size', type=positive_int, default=1,
+                   help='images per forward pass. Images of a batch are '
+                   'padded to its largest size and GLIP\'s global '
+                   'attention sees the padding, so with a batch size > 1 '
+                   'scores can differ slightly from batch size 1 unless '
+                   'the images share one size')
     p.add_argument('--language-model',
-                   help='hub id or local directory of the text encoder')
+                   help='hub id or local directory of the text encoder '
+                   '(default: the config\'s)')
     p.add_argument('--no-vis', action='store_true', help='skip drawing')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='override config keys, key=value')
-    return p.parse_args(argv)
+    add_debug_flag(p)
+    args = p.parse_args(argv)
+    if args.overwrite and args.skip_existing:
+        p.error('--overwrite and --skip-existing exclude each other')
+    return args
 
 
 def _cfg_options(pairs):
     from mmengine.config import DictAction
     ns = argparse.Namespace(opts=None)
-    DictAction(option_strings=[], dest='opts')(None, ns, pairs)
+    try:
+        DictAction(option_strings=[], dest='opts')(None, ns, pairs)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f'--cfg-options {" ".join(pairs)}: {exc}; write '
+                        'key=value pairs')
     return ns.opts or {}
 
 
-def draw(image_path, pred, out_path):
-    from PIL import Image, ImageDraw
-    img = Image.open(image_path).convert('RGB')
-    canvas = ImageDraw.Draw(img)
-    for box, name, score in zip(pred['bboxes'], pred['label_names'],
-                                pred['scores']):
-        canvas.rectangle(box, outline=(255, 0, 0), width=3)
-        canvas.text((box[0] + 3, box[1] + 2), f'{name} {score:.2f}',
-                    fill=(255, 255, 0))
-    img.save(out_path)
+def split_names(texts):
+    """--texts values -> names: one string is split on ". ", several are one
+    name each."""
+    from mmglip.text import PromptError, split_texts
+    if len(texts) == 1:
+        names = split_texts(texts[0])
+    else:
+        names = [t.strip() for t in texts]
+        if not all(names):
+            raise PromptError(f'--texts {texts!r}: an empty name.')
+    if not names:
+        raise PromptError('--texts is empty: give phrases such as '
+                          '"cat. remote control".')
+    return names
+
+
+def list_inputs(inputs):
+    """Image paths of the inputs (files, folders one level deep); a missing
+    path or a folder without images is an error naming it."""
+    from mmglip.utils.images import list_images
+    return list_images(inputs, on_duplicate=lambda p: warn(
+        f'{p} is given twice; predicted once'))
+
+
+def output_names(images):
+    """image path -> its output name (relative to the inputs' common
+    folder, without suffix unless two images would share it)."""
+    real = [osp.abspath(p) for p in images]
+    base = osp.commonpath([osp.dirname(p) for p in real])
+    rel = [osp.relpath(p, base) for p in real]
+    stems = [osp.splitext(r)[0] for r in rel]
+    clash = {s for s in stems if stems.count(s) > 1}
+    return {img: (r if s in clash else s)
+            for img, r, s in zip(images, rel, stems)}
+
+
+def output_paths(out_dir, name, image, vis):
+    paths = dict(pred=osp.join(out_dir, 'preds', name + '.json'))
+    if vis:
+        ext = osp.splitext(image)[1] or '.jpg'
+        paths['vis'] = osp.join(out_dir, 'vis', name + (
+            '' if name.endswith(ext) else ext))
+    return paths
+
+
+def check_outputs(args, images, names):
+    """Before the model loads: the output folder is writable and no output
+    of an earlier run would be overwritten silently."""
+    check_writable_dir(args.out_dir, '--out-dir')
+    for sub in ('preds', 'vis'):
+        path = osp.join(args.out_dir, sub)
+        if osp.exists(path) and not osp.isdir(path):
+            raise UserError(f'--out-dir: {path} is a file; remove it or '
+                            'choose another --out-dir.')
+    existing = [p for img in images for p in output_paths(
+        args.out_dir, names[img], img, not args.no_vis).values()
+                if osp.exists(p)]
+    if existing and not (args.overwrite or args.skip_existing):
+        raise UserError(
+            f'--out-dir {args.out_dir} already holds outputs for '
+            f'{len(existing)} of these images (e.g. {existing[0]}); add '
+            '--skip-existing to continue that run, --overwrite to replace '
+            'them, or choose another --out-dir.')
+
+
+def check_weights_arg(weights):
+    """An existing file, or a zoo name (``glip-t_c``, ``mmglip://...``)."""
+    if osp.exists(weights):
+        check_file(weights, '--weights')
+        from mmglip.apis.inference import read_checkpoint
+        read_checkpoint(weights, mmap=True)  # a JSON / truncated file: now
+        return
+    from mmglip.zoo.download import is_zoo_reference
+    if not is_zoo_reference(weights):
+        raise UserError(f'--weights {weights}: no such file, nor a zoo name '
+                        '(see tools/download.py --list).')
+
+
+def write_json(path, data):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    tmp = f'{path}.part{os.getpid()}'
+    try:
+        with open(tmp, 'w') as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def prediction(res, names, thr):
+    inst = res.sample.pred_instances
+    keep = inst.scores >= thr
+    return dict(
+        img_path=res.source,
+        texts=names,
+        labels=inst.labels[keep].tolist(),
+        label_names=[n for n, k in zip(inst.label_names, keep) if k],
+        scores=inst.scores[keep].tolist(),
+        bboxes=inst.bboxes[keep].tolist())
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmglip.apis import inference, init_model, list_images
-    from mmglip.text import PromptError, split_texts
-    names = split_texts(args.texts)
-    if not names:
-        raise PromptError('--texts is empty: give phrases such as '
-                          '"cat. remote control".')
-    images = list_images(args.inputs)
-    model = init_model(args.model, args.weights, args.device,
-                       args.weights_key, args.language_model,
-                       _cfg_options(args.cfg_options))
+    # everything the user gave is checked before the model is built
+    names = split_names(args.texts)
+    images = list_inputs(args.inputs)
+    out_names = output_names(images)
+    check_outputs(args, images, out_names)
+    if args.weights:
+        check_weights_arg(args.weights)
+    check_device(args.device)
+    from mmglip.apis.inference import resolve_config
+    config = resolve_config(args.model)
+    cfg_options = _cfg_options(args.cfg_options)
+    if cfg_options:
+        from mmengine.config import Config
+        warn_unknown_cfg_keys(Config.fromfile(config), cfg_options)
+
+    from mmglip.apis import init_model, iter_inference
+    from mmglip.apis.inference import prompt_warnings
+    todo = images
+    if args.skip_existing:
+        todo = [img for img in images if not osp.exists(output_paths(
+            args.out_dir, out_names[img], img, False)['pred'])]
+        if len(todo) < len(images):
+            print(f'{len(images) - len(todo)} of {len(images)} images '
+                  'already have predictions; skipped')
+    model = init_model(config, args.weights, args.device, args.weights_key,
+                       args.language_model, cfg_options)
     if getattr(model, 'load_report', None) is not None:
         print(model.load_report)
-    results = inference(model, images, names, args.batch_size)
-    os.makedirs(osp.join(args.out_dir, 'preds'), exist_ok=True)
+    for msg in prompt_warnings(model, names):
+        warn(msg)
+    draw = None
     if not args.no_vis:
-        os.makedirs(osp.join(args.out_dir, 'vis'), exist_ok=True)
-    for path, sample in zip(images, results):
-        inst = sample.pred_instances
-        keep = inst.scores >= args.pred_score_thr
-        pred = dict(
-            img_path=path,
-            texts=names,
-            labels=inst.labels[keep].tolist(),
-            label_names=[n for n, k in zip(inst.label_names, keep) if k],
-            scores=inst.scores[keep].tolist(),
-            bboxes=inst.bboxes[keep].tolist())
-        stem = osp.splitext(osp.basename(path))[0]
-        with open(osp.join(args.out_dir, 'preds', stem + '.json'), 'w') as f:
-            json.dump(pred, f)
-        if not args.no_vis:
-            draw(path, pred, osp.join(args.out_dir, 'vis', osp.basename(path)))
+        from mmglip.visualization import draw_predictions as draw
+
+    failed, done, t0 = [], 0, time.time()
+    for res in iter_inference(model, todo, names, args.batch_size):
+        if res.error is not None:
+            failed.append(res.source)
+            print(f'skipped {res.error}', file=sys.stderr)
+            continue
+        pred = prediction(res, names, args.pred_score_thr)
+        paths = output_paths(args.out_dir, out_names[res.source], res.source,
+                             draw is not None)
+        if draw is not None:
+            os.makedirs(osp.dirname(paths['vis']), exist_ok=True)
+            draw(res.source, pred, paths['vis'], class_names=names)
+        write_json(paths['pred'], pred)
+        done += 1
         found = ', '.join(f'{n} {s:.2f}' for n, s in zip(
             pred['label_names'][:5], pred['scores'][:5]))
-        print(f'{path}: {len(pred["scores"])} detections'
+        print(f'{res.source}: {len(pred["scores"])} detections'
               f'{" (top: " + found + ")" if found else ""}')
-    print(f'Predictions written to {osp.join(args.out_dir, "preds")}')
+    print(f'{done} of {len(todo)} images written to '
+          f'{osp.join(args.out_dir, "preds")} in {time.time() - t0:.1f} s'
+          + (f'; {len(failed)} could not be read: {", ".join(failed)}'
+             if failed else ''))
+    return min(len(failed), MAX_FAILED_STATUS)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -1,7 +1,9 @@
-from .inference import (MODEL_NAMES, inference, init_model, list_images,
-                        load_weights, resolve_config)
+from .inference import (MODEL_NAMES, ImageResult, inference, init_model,
+                        iter_inference, list_images, load_weights,
+                        read_checkpoint, resolve_config)
 
 __all__ = [
-    'MODEL_NAMES', 'inference', 'init_model', 'list_images', 'load_weights',
+    'MODEL_NAMES', 'ImageResult', 'inference', 'init_model',
+    'iter_inference', 'list_images', 'load_weights', 'read_checkpoint',
     'resolve_config'
 ]

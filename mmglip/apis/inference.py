@@ -1,23 +1,71 @@
-"""Build a GLIP model from a config or zoo name, load weights, run it."""
-import os
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+"""Build a GLIP model from a config or zoo name, load weights, run it.
 
+Images may be given as a path (``str`` or ``pathlib.Path``: an image file or
+a folder of images), a numpy array (``H x W x 3``, BGR as mmcv reads
+images), a PIL image, or a list of any of these::
+
+    from mmglip.apis import inference, init_model
+    model = init_model('glip-lite')
+    result = inference(model, 'demo/data/raccoon_mini/test/raccoon-2.jpg',
+                       'raccoon. trash can')
+    print(result.pred_instances.label_names[:3],
+          result.pred_instances.scores[:3])
+
+:func:`inference` raises :class:`~mmglip.utils.images.ImageError` naming the
+first image it cannot read; :func:`iter_inference` goes on past such images
+and yields each image's result or error as soon as it is known.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
+
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from mmglip.text import split_texts
+from mmglip.text import PromptError, name_warnings, split_texts
+from mmglip.utils.cli import did_you_mean
+from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
+                                 decode_failure, list_images)
 from mmglip.zoo.download import is_zoo_reference, resolve_weights
 from mmglip.zoo.index import load_index, model_names
 from mmglip.zoo.official import (LoadReport, is_official, load_into_model,
                                  load_official)
 
+
+class _ModelNames:
+    """Zoo names -> config files under configs/, read from model-index.yml
+    when first used (not at import)."""
+
+    def _names(self):
+        return model_names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __contains__(self, name):
+        return name in self._names()
+
+    def __len__(self):
+        return len(self._names())
+
+    def __getitem__(self, name):
+        return self._names()[name]
+
+    def keys(self):
+        return self._names().keys()
+
+    def __repr__(self):
+        return repr(self._names())
+
+
 #: zoo names -> config files under configs/, read from model-index.yml
-MODEL_NAMES = model_names()
+MODEL_NAMES = _ModelNames()
 #: models without released weights, by name -> config under configs/
 LOCAL_MODELS = {'glip-lite': 'glip_lite/glip-lite_raccoon-mini.py'}
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 def config_root() -> Path:
@@ -41,7 +89,8 @@ def resolve_config(model: str) -> str:
         return model
     raise FileNotFoundError(
         f'MODEL {model!r} is neither a config file nor a model name; names: '
-        f'{", ".join(list(MODEL_NAMES) + list(LOCAL_MODELS))}.')
+        f'{", ".join(list(MODEL_NAMES) + list(LOCAL_MODELS))}'
+        f'{did_you_mean(model, list(MODEL_NAMES) + list(LOCAL_MODELS))}.')
 
 
 def load_weights(model: torch.nn.Module, weights: str,
@@ -55,9 +104,7 @@ def load_weights(model: torch.nn.Module, weights: str,
         raise FileNotFoundError(
             f'Weights file not found: {weights} (nor a zoo name: '
             f'{", ".join(MODEL_NAMES)}).')
-    ckpt = torch.load(weights, map_location='cpu', weights_only=False)
-    if not isinstance(ckpt, dict):
-        raise ValueError(f'{weights} does not hold a state dict.')
+    ckpt = read_checkpoint(weights)
     official = is_official(ckpt.get(key, ckpt)) if isinstance(
         ckpt.get(key, ckpt), dict) else False
     if official:
@@ -67,6 +114,51 @@ def load_weights(model: torch.nn.Module, weights: str,
     sd = ckpt.get('state_dict', ckpt)
     sd = {k[7:] if k.startswith('module.') else k: v for k, v in sd.items()}
     return load_into_model(model, sd, weights, strict=strict)
+
+
+def read_checkpoint(path: str, mmap: bool = False) -> dict:
+    """``torch.load`` a checkpoint file (on the CPU), or a UserError naming
+    the file when it is not one (a JSON or HTML file, a truncated download,
+    a folder)."""
+    from mmglip.utils.cli import UserError
+    if os.path.isdir(path):
+        raise UserError(f'{path}: is a folder, not a checkpoint file.')
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=False,
+                          mmap=mmap)
+    except Exception as exc:  # noqa: BLE001 (any unreadable file)
+        head = ''
+        try:
+            with open(path, 'rb') as f:
+                head = f.read(64)
+        except OSError:
+            pass
+        hint = ' (it starts like a text file: a JSON / HTML page instead ' \
+            'of weights?)' if head[:1] in (b'{', b'<', b'[') else ''
+        reason = (str(exc).splitlines() or [''])[0][:120]
+        raise UserError(
+            f'{path}: not a readable PyTorch checkpoint{hint} '
+            f'({type(exc).__name__}: {reason}); download it again or give '
+            'another file.') from exc
+    if not isinstance(ckpt, dict):
+        raise UserError(f'{path}: holds a {type(ckpt).__name__}, not a '
+                        'checkpoint (a dict of weights).')
+    return ckpt
+
+
+def _quiet_init_weights(model) -> None:
+    """``model.init_weights()`` without mmengine's per-parameter INFO log
+    (over a thousand lines for glip-lite); warnings still show."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
 
 
 def init_model(config: Union[str, Config], weights: Optional[str] = None,
@@ -101,56 +193,200 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
         report = load_weights(model, weights, weights_key)
         model.load_report = report
     else:
-        model.init_weights()
+        _quiet_init_weights(model)
     return model.to(device).eval()
 
 
-def list_images(inputs: Union[str, Sequence[str]]) -> List[str]:
-    """An image, a folder of images, or a list of either -> image paths."""
-    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-    images = []
-    for item in inputs:
-        if os.path.isdir(item):
-            found = sorted(
-                os.path.join(item, f) for f in os.listdir(item)
-                if f.lower().endswith(IMAGE_SUFFIXES))
-            if not found:
-                raise FileNotFoundError(f'No images in folder {item}.')
-            images.extend(found)
-        elif os.path.isfile(item):
-            images.append(item)
-        else:
-            raise FileNotFoundError(f'Input not found: {item}')
-    return images
+#: an image as the API takes it
+ImageInput = Union[str, os.PathLike, np.ndarray, Any]
 
 
-def test_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline without annotation loading."""
+def test_pipeline(cfg: Config, from_array: bool = False) -> Compose:
+    """The config's test pipeline without annotation loading; with
+    ``from_array`` it starts from ``results['img']`` (an array) instead of
+    reading ``img_path``."""
     from mmglip.registry import TRANSFORMS  # noqa: F401 (scope)
     steps = [
-        t for t in cfg.test_dataloader.dataset.pipeline
+        dict(t) for t in cfg.test_dataloader.dataset.pipeline
         if 'LoadAnnotations' not in t['type']
     ]
+    if from_array:
+        if 'LoadImage' not in steps[0]['type']:
+            raise ValueError('The test pipeline does not start by loading '
+                             f'an image ({steps[0]["type"]}): cannot feed '
+                             'it arrays.')
+        steps[0] = dict(type='mmdet.LoadImageFromNDArray')
     from mmengine.registry import init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmglip'))
     return Compose(steps)
 
 
+@dataclass
+class ImageResult:
+    """One image's outcome in :func:`iter_inference`.
+
+    Attributes:
+        index: position of the image in the input list.
+        source: its path, or ``<array N>`` / ``<PIL image N>``.
+        sample: the DetDataSample with ``pred_instances`` (None on error).
+        error: why the image could not be processed (None on success).
+    """
+    index: int
+    source: str
+    sample: Any = None
+    error: Optional[BaseException] = None
+
+
+def _as_inputs(images) -> Tuple[List, bool]:
+    """The list of images and whether a single image was given."""
+    single = isinstance(images, (str, os.PathLike, np.ndarray)) or \
+        _is_pil(images)
+    if single:
+        if isinstance(images, (str, os.PathLike)) and \
+                os.path.isdir(images):
+            return list_images(images), False
+        return [images], True
+    if not isinstance(images, (list, tuple)):
+        raise TypeError(
+            'images: give a path, a numpy array, a PIL image or a list of '
+            f'them, not {type(images).__name__}.')
+    out = []
+    for item in images:
+        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
+            out.extend(list_images(item))
+        else:
+            out.append(item)
+    return out, False
+
+
+def _is_pil(obj) -> bool:
+    return type(obj).__module__.startswith('PIL.')
+
+
+def _source(item, index: int) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return os.fspath(item)
+    return f'<{"PIL image" if _is_pil(item) else "array"} {index}>'
+
+
+def _load_input(item, index: int, names, pipelines) -> dict:
+    """Run the test pipeline on one image; ImageError names a bad one."""
+    source = _source(item, index)
+    meta = dict(img_id=index, text=tuple(names), custom_entities=True)
+    if isinstance(item, (str, os.PathLike)):
+        return pipelines['path'](dict(meta, img_path=os.fspath(item)))
+    if _is_pil(item):
+        from PIL import ImageOps
+        item = np.ascontiguousarray(
+            np.asarray(ImageOps.exif_transpose(item).convert('RGB'))[:, :,
+                                                                     ::-1])
+    if not isinstance(item, np.ndarray):
+        raise ImageError(source, f'not an image: a {type(item).__name__}')
+    if item.ndim != 3 or item.shape[2] != 3 or item.size == 0:
+        raise ImageError(source, f'an array of shape {item.shape}; give '
+                         'H x W x 3 (BGR)')
+    if item.dtype != np.uint8:
+        raise ImageError(source, f'an array of dtype {item.dtype}; give '
+                         'uint8 (0-255, BGR)')
+    return pipelines['array'](dict(meta, img=item))
+
+
+def prompt_names(model, texts: Union[str, Sequence[str]]) -> List[str]:
+    """The names of ``texts`` (a ``"a. b. c"`` string is split on ". ",
+    a list is taken as it is); raises PromptError when there are none."""
+    names = split_texts(texts) if isinstance(texts, str) else \
+        [str(t).strip() for t in texts]
+    if not names or not all(names):
+        raise PromptError(
+            f'texts {texts!r}: give class names / phrases, e.g. '
+            '"cat. remote control" or ["cat", "remote control"] (an empty '
+            'name is not allowed).')
+    return names
+
+
+def prompt_warnings(model, names: Sequence[str]) -> List[str]:
+    """Warnings for names the model's language model cannot tell apart
+    (only unknown tokens, or the same tokens as another name)."""
+    return name_warnings(model.language_model.tokenizer, names)
+
+
 @torch.no_grad()
-def inference(model, images: Sequence[str], texts: Union[str, Sequence[str]],
-              batch_size: int = 1) -> list:
-    """Detect ``texts`` (a ``"a. b. c"`` string or a list of names) in
-    images; returns one DetDataSample per image with ``pred_instances``
-    (``bboxes`` in original pixels, ``scores``, ``labels``,
-    ``label_names``)."""
-    names = split_texts(texts) if isinstance(texts, str) else list(texts)
-    pipeline = test_pipeline(model.cfg)
+def iter_inference(model, images, texts: Union[str, Sequence[str]],
+                   batch_size: int = 1) -> Iterator[ImageResult]:
+    """Detect ``texts`` in each image; yields one :class:`ImageResult` per
+    image, in input order, as soon as its batch is done.
+
+    An image that cannot be read (missing, not an image, truncated, wrong
+    array shape) yields its error and the others go on. Note that images
+    batched together are padded to the batch's largest size, and GLIP's
+    global operations (DyHead's scale attention, the text-image fusion)
+    see the padding: predictions with ``batch_size > 1`` can differ slightly
+    from ``batch_size=1``, unless all images of a batch have one size.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size}: use 1 or more.')
+    inputs, _ = _as_inputs(images)
+    names = prompt_names(model, texts)
+    pipelines = dict(path=test_pipeline(model.cfg),
+                     array=test_pipeline(model.cfg, from_array=True))
+    for start in range(0, len(inputs), batch_size):
+        batch, good = [], []
+        outcomes = {}
+        for index in range(start, min(start + batch_size, len(inputs))):
+            item = inputs[index]
+            try:
+                data = _load_input(item, index, names, pipelines)
+            except ImageError as exc:
+                outcomes[index] = ImageResult(index, _source(item, index),
+                                              error=exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 (named below)
+                outcomes[index] = ImageResult(
+                    index, _source(item, index),
+                    error=decode_failure(_source(item, index), exc))
+                continue
+            batch.append(data)
+            good.append(index)
+        if batch:
+            for index, sample in zip(good,
+                                     model.test_step(pseudo_collate(batch))):
+                outcomes[index] = ImageResult(index,
+                                              _source(inputs[index], index),
+                                              sample=sample)
+        for index in sorted(outcomes):
+            yield outcomes[index]
+
+
+def inference(model, images, texts: Union[str, Sequence[str]],
+              batch_size: int = 1):
+    """Detect ``texts`` (a ``"a. b. c"`` string, split on ". ", or a list of
+    names taken as they are) in images.
+
+    Args:
+        model: from :func:`init_model`.
+        images: a path (image or folder), a numpy array (BGR), a PIL image,
+            or a list of them.
+        texts: the class names / phrases.
+        batch_size: images per forward pass (see :func:`iter_inference` on
+            padding).
+
+    Returns:
+        For one image, its DetDataSample with ``pred_instances``
+        (``bboxes`` in original pixels, ``scores``, ``labels``,
+        ``label_names``); for a list or a folder, a list of them in order.
+
+    Raises:
+        ImageError: the first image that cannot be read, naming it (use
+            :func:`iter_inference` to go on past bad images).
+    """
+    import warnings
+    inputs, single = _as_inputs(images)
+    names = prompt_names(model, texts)
+    for msg in prompt_warnings(model, names):
+        warnings.warn(msg, stacklevel=2)
     results = []
-    for start in range(0, len(images), batch_size):
-        batch = [
-            pipeline(dict(img_path=p, img_id=i, text=tuple(names),
-                          custom_entities=True))
-            for i, p in enumerate(images[start:start + batch_size], start)
-        ]
-        results.extend(model.test_step(pseudo_collate(batch)))
-    return results
+    for res in iter_inference(model, inputs, names, batch_size):
+        if res.error is not None:
+            raise res.error
+        results.append(res.sample)
+    return results[0] if single else results

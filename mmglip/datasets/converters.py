@@ -43,12 +43,19 @@ Formats:
     annotation id is 0, all annotation ids are shifted by one (pycocotools
     takes id 0 for "unmatched").
 
+Every image written is decoded in full first (VOC and YOLO need its size
+anyway): a truncated file, a file cut short or one that is not an image at
+all stops the conversion with a :class:`ConversionError` naming every such
+source file and the decoder's reason, before anything is written (a
+Roboflow image whose real size differs from its json entry is named in the
+warnings).
+
 Nothing is lost: every box of the source is written, unchanged apart from
 the coordinate conversion. Boxes that :func:`validate_coco` warns about
 (outside the image, zero area) are kept in the file and named in
 ``ConversionResult.warnings``; :class:`~mmglip.datasets.ODinWDataset`
-clips / drops them at load time. Errors (a missing image, a class index out
-of range, an unreadable label line) stop the conversion.
+clips / drops them at load time. Errors (a missing or undecodable image, a
+class index out of range, an unreadable label line) stop the conversion.
 
 ``DST`` must not exist or be an empty folder: the converter never
 overwrites. It writes to a temporary folder beside ``DST`` and renames it at
@@ -66,6 +73,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmglip.utils.images import ImageError
 from .validation import ODinWDataError, image_size, validate_coco
 
 ANN_NAME = 'annotations_without_background.json'
@@ -73,6 +81,8 @@ SPLITS = ('train', 'valid', 'test')
 DEFAULT_SPLIT = (0.75, 0.15, 0.10)
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 FORMATS = ('voc', 'yolo', 'roboflow-coco')
+#: undecodable source images named in the error, at most (then a count)
+MAX_NAMED_IMAGES = 20
 
 
 class ConversionError(ODinWDataError):
@@ -194,6 +204,19 @@ def _find_image(folder: str, name: str, stem: str) -> Optional[str]:
     return None
 
 
+def _decoded_size(path: str, unreadable: Dict[str, str]) -> Tuple[int, int]:
+    """The size of the image at ``path`` as loaders see it, after decoding
+    all of it. A file that cannot be decoded is recorded in ``unreadable``
+    (path -> reason) and ``(0, 0)`` returned, so that the conversion goes
+    on to find the others and then names them all (:func:`_write_files`
+    refuses to write anything while one is left)."""
+    try:
+        return image_size(path, decode=True)
+    except ImageError as exc:
+        unreadable[path] = exc.reason
+        return 0, 0
+
+
 def _list_images(folder: str) -> List[str]:
     return sorted((f for f in os.listdir(folder)
                    if osp.splitext(f)[1].lower() in IMG_EXTS
@@ -292,6 +315,7 @@ def convert_voc(src: str,
     if not xmls:
         raise ConversionError(f'{xml_dir} holds no .xml file.')
     warns, notes = [], []
+    unreadable: Dict[str, str] = {}
     records: Dict[str, Tuple[_Image, list]] = {}
     names_found = []
     for x in xmls:
@@ -309,8 +333,9 @@ def convert_voc(src: str,
             raise ConversionError(
                 f'{path}: image {base} is also the image of another xml; '
                 'each image needs one annotation file.')
-        w, h = image_size(img_path)
-        if xml_size and tuple(xml_size) != (w, h):
+        w, h = _decoded_size(img_path, unreadable)
+        if xml_size and img_path not in unreadable and tuple(xml_size) != (
+                w, h):
             warns.append(f'{path}: xml size {xml_size[0]}x{xml_size[1]} '
                          f'differs from the image {img_path} ({w}x{h}); '
                          'the real size is used.')
@@ -382,7 +407,7 @@ def convert_voc(src: str,
         for sp, names in assignment.items()
     }
     return _write_odinw(dst, 'voc', categories, splits, split_source, warns,
-                        notes, link)
+                        notes, link, unreadable)
 
 
 def _check_assignment(assignment: Dict[str, List[str]], all_names,
@@ -479,8 +504,9 @@ def _yolo_split_dirs(src: str, data: dict, yaml_path: str
 
 
 def _yolo_image(img_path: str, label_path: str, names: List[str],
-                notes_count: Dict[str, int]) -> _Image:
-    w, h = image_size(img_path)
+                notes_count: Dict[str, int],
+                unreadable: Dict[str, str]) -> _Image:
+    w, h = _decoded_size(img_path, unreadable)
     img = _Image(img_path, osp.basename(img_path), w, h)
     if not osp.isfile(label_path):
         notes_count['no_label'] += 1
@@ -534,6 +560,7 @@ def convert_yolo(src: str,
     names, data, yaml_path = _yolo_names(src)
     dirs = _yolo_split_dirs(src, data, yaml_path)
     warns, notes = [], []
+    unreadable: Dict[str, str] = {}
     counts = dict(no_label=0, empty_label=0, polygon=0)
     if dirs:
         if split is not None:
@@ -564,7 +591,7 @@ def convert_yolo(src: str,
             imgs.append(
                 _yolo_image(osp.join(img_dir, fname),
                             osp.join(label_dir, stem + '.txt'), names,
-                            counts))
+                            counts, unreadable))
         if osp.isdir(label_dir):
             orphans = sorted(
                 f for f in os.listdir(label_dir)
@@ -588,7 +615,7 @@ def convert_yolo(src: str,
         notes.append(f'{counts["polygon"]} polygon line(s) converted to '
                      'their bounding boxes')
     return _write_odinw(dst, 'yolo', names, splits, split_source, warns,
-                        notes, link)
+                        notes, link, unreadable)
 
 
 # ------------------------------------------------------------ Roboflow COCO
@@ -609,6 +636,7 @@ def convert_roboflow_coco(src: str, dst: str,
             f'{src}: no Roboflow COCO export found (expected '
             '{train,valid,test}/_annotations.coco.json next to the images).')
     warns, notes = [], []
+    unreadable: Dict[str, str] = {}
     out: Dict[str, Tuple[dict, List[Tuple[str, str]]]] = {}
     cat_signature = None
     for sp, path in found.items():
@@ -662,15 +690,26 @@ def convert_roboflow_coco(src: str, dst: str,
                 raise ConversionError(
                     f'{path}: image id {img["id"]} ({img["file_name"]!r}) '
                     f'is missing: {p} does not exist.')
+            real = _decoded_size(p, unreadable)
+            json_size = (img.get('width'), img.get('height'))
+            if p not in unreadable and all(
+                    isinstance(v, int) for v in json_size) and tuple(
+                        real) != json_size:
+                warns.append(
+                    f'{path}: image id {img["id"]} ({img["file_name"]!r}) '
+                    f'is {real[0]}x{real[1]} but {json_size[0]}x'
+                    f'{json_size[1]} in the json (written as in the '
+                    'source); its boxes may not line up.')
             files.append((p, img['file_name']))
         out[sp] = (new, files)
     return _write_files(dst, 'roboflow-coco', cat_signature, out,
-                        'the source\'s own', warns, notes, link)
+                        'the source\'s own', warns, notes, link, unreadable)
 
 
 # ------------------------------------------------------------------ writing
 def _write_odinw(dst, fmt, categories, splits: Dict[str, List[_Image]],
-                 split_source, warns, notes, link) -> ConversionResult:
+                 split_source, warns, notes, link,
+                 unreadable: Dict[str, str]) -> ConversionResult:
     out = {}
     for sp in SPLITS:
         if sp not in splits:
@@ -679,7 +718,28 @@ def _write_odinw(dst, fmt, categories, splits: Dict[str, List[_Image]],
         out[sp] = (_coco_of(imgs, categories),
                    [(img.src, img.file_name) for img in imgs])
     return _write_files(dst, fmt, categories, out, split_source, warns,
-                        notes, link)
+                        notes, link, unreadable)
+
+
+def _check_decoded(out: Dict[str, Tuple[dict, List[Tuple[str, str]]]],
+                   unreadable: Dict[str, str], warns: List[str]) -> None:
+    """Refuse to write when an image to be written cannot be decoded,
+    naming every such source file (one line: a tool prints it as is)."""
+    written = {src for _, files in out.values() for src, _ in files}
+    bad = [(p, r) for p, r in unreadable.items() if p in written]
+    for p, r in unreadable.items():
+        if p not in written:
+            warns.append(f'{p} cannot be decoded ({r}); it is in no split, '
+                         'so it is not written.')
+    if not bad:
+        return
+    named = '; '.join(f'{p} ({r})' for p, r in bad[:MAX_NAMED_IMAGES])
+    more = (f'; ... and {len(bad) - MAX_NAMED_IMAGES} more'
+            if len(bad) > MAX_NAMED_IMAGES else '')
+    raise ConversionError(
+        f'{len(bad)} source image(s) cannot be decoded: {named}{more}. '
+        'Nothing was written. Replace these files (download or export them '
+        'again) or remove them and their annotations, then convert again.')
 
 
 def _place(src: str, target: str, link: bool) -> None:
@@ -695,8 +755,11 @@ def _place(src: str, target: str, link: bool) -> None:
 
 def _write_files(dst, fmt, categories,
                  out: Dict[str, Tuple[dict, List[Tuple[str, str]]]],
-                 split_source, warns, notes, link) -> ConversionResult:
+                 split_source, warns, notes, link,
+                 unreadable: Dict[str, str]) -> ConversionResult:
     check_dst(dst)
+    # every image to be written was decoded; sizes of the bad ones are 0
+    _check_decoded(out, unreadable, warns)
     counts = {}
     # check the annotations before copying anything
     for sp, (coco, files) in out.items():

@@ -48,8 +48,9 @@ class ODinWDataset(CocoDataset):
         class_overrides (dict, optional): ``{file class name: prompt name}``.
         use_class_overrides (bool): apply ``class_overrides`` to ``text``.
         check_images (bool): error if an image is missing on disk.
-        check_image_sizes (bool): also compare each image's real size with
-            the json (reads every image header; off by default).
+        check_image_sizes (bool): also decode every image (a truncated or
+            corrupt file is an error naming it) and compare its real size
+            with the json (off by default: it reads every image once).
         **kwargs: as for mmdet's ``CocoDataset`` (``return_classes=True`` is
             needed for GLIP).
     """

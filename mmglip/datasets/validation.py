@@ -23,8 +23,12 @@ errors (nothing is loaded; fix the data or the config)
       categories are listed), or config classes in another order than the
       file's categories (mmdet's CocoMetric maps labels to category ids in
       the file's order, so the prompt and the evaluation would disagree);
-    * with ``check_image_sizes=True``: the real image size differs from the
-      json's ``width`` / ``height`` (boxes would not line up).
+    * with ``check_image_sizes=True``: an image that cannot be decoded
+      (truncated, cut short, not an image at all: every such file is
+      listed, with the decoder's reason), or whose real size differs from
+      the json's ``width`` / ``height`` (boxes would not line up). Each
+      image is decoded in full, as training and evaluation will: reading
+      the header alone (the size) lets a truncated JPEG through.
 
 warnings (loading goes on; the box is fixed or left out, and named)
     * a box partly outside the image: clipped to the image;
@@ -40,8 +44,10 @@ warnings (loading goes on; the box is fixed or left out, and named)
 import math
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
+
 from mmglip.utils.cli import UserError
+from mmglip.utils.images import ImageError, check_image_file, decode_failure
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -93,9 +99,12 @@ class ValidationReport:
         self.issues.append(
             DataIssue(level, kind, message, ann_file=self.ann_file, **kwargs))
 
-    def format(self, level: Optional[str] = None, max_items: int = 20) -> str:
+    def format(self, level: Optional[str] = None,
+               max_items: Optional[int] = 20) -> str:
         """The issues (of one level, or all) as text, at most ``max_items``
-        of each kind, with a count of the rest."""
+        of each kind (``None`` or 0: all), with a count of the rest."""
+        if not max_items or max_items < 0:
+            max_items = len(self.issues)
         chosen = [i for i in self.issues if level is None or i.level == level]
         if not chosen:
             return f'{self.ann_file}: no problems found.'
@@ -133,16 +142,35 @@ def _finite_numbers(values, n) -> bool:
     return True
 
 
-def image_size(path: str):
+def image_size(path: str, decode: bool = False) -> Tuple[int, int]:
     """(width, height) of an image file as loaders see it: EXIF
-    orientations 5-8 (rotations by 90 degrees) swap the two."""
+    orientations 5-8 (rotations by 90 degrees) swap the two.
+
+    Args:
+        path: the image file.
+        decode: decode the whole image first
+            (:func:`~mmglip.utils.images.check_image_file`), so that a
+            truncated file is caught; by default only the header is read,
+            which a JPEG cut short still passes.
+
+    Raises:
+        ImageError: the file is missing or cannot be read as an image (with
+            ``decode=True`` also: its data ends early), naming it.
+    """
     from PIL import Image
-    with Image.open(path) as img:
-        width, height = img.size
-        try:
-            orientation = img.getexif().get(0x0112, 1)
-        except Exception:  # noqa: BLE001 (broken EXIF: ignore it)
-            orientation = 1
+    if decode:
+        check_image_file(path)
+    elif not osp.isfile(path):
+        raise ImageError(path, 'no such file')
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            try:
+                orientation = img.getexif().get(0x0112, 1)
+            except Exception:  # noqa: BLE001 (broken EXIF: ignore it)
+                orientation = 1
+    except Exception as exc:  # noqa: BLE001 (named below)
+        raise decode_failure(path, exc) from exc
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return width, height
@@ -168,8 +196,10 @@ def validate_coco(coco: dict,
         classes: the class names the config asks for (``metainfo.classes``);
             ``None`` skips the class checks.
         check_images: check that every image exists on disk.
-        check_image_sizes: also open each image and compare its size with
-            the json's ``width`` / ``height`` (slower: reads every header).
+        check_image_sizes: also decode each image in full (an image that
+            cannot be decoded is an error naming it and the reason) and
+            compare its size with the json's ``width`` / ``height``
+            (slower: about as long as loading the dataset once).
     """
     report = ValidationReport(str(ann_file))
     add = report.add
@@ -273,11 +303,14 @@ def validate_coco(coco: dict,
             continue
         if check_image_sizes:
             try:
-                real = image_size(path)
-            except Exception as exc:  # noqa: BLE001
+                real = image_size(path, decode=True)
+            except ImageError as exc:
                 add(ERROR, 'unreadable_image',
-                    f'{ann_file}: {label}: {path} cannot be read as an '
-                    f'image ({exc}).', image=fname, value=path)
+                    f'{ann_file}: {label}: {path} cannot be decoded '
+                    f'({exc.reason}); training and evaluation would stop '
+                    'there. Replace the file (download or export it again) '
+                    'or remove the image and its annotations from the json.',
+                    image=fname, value=path)
                 continue
             if tuple(real) != (w, h):
                 add(ERROR, 'image_size',

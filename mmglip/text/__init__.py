@@ -1,5 +1,5 @@
 """Prompt building and token positive maps (pure python, no torch)."""
-from .positive_map import (build_class_prompts, count_tokens,
+from .positive_map import (build_class_prompts, count_tokens, name_warnings,
                            prompt_token_ids, spans_to_token_ids,
                            token_offsets)
 from .prompts import (SEPARATOR, Prompt, PromptError, build_caption_prompt,
@@ -9,6 +9,6 @@ from .prompts import (SEPARATOR, Prompt, PromptError, build_caption_prompt,
 __all__ = [
     'SEPARATOR', 'Prompt', 'PromptError', 'build_caption_prompt',
     'build_class_prompt', 'build_class_prompts', 'chunk_class_names',
-    'clean_name', 'count_tokens', 'prompt_token_ids', 'spans_to_token_ids',
+    'clean_name', 'count_tokens', 'name_warnings', 'prompt_token_ids', 'spans_to_token_ids',
     'split_texts', 'token_offsets'
 ]

@@ -24,6 +24,30 @@ def count_tokens(tokenizer, caption: str) -> int:
     return len(token_offsets(tokenizer, caption))
 
 
+def name_warnings(tokenizer, names: Sequence[str]) -> List[str]:
+    """Messages for names the language model cannot tell apart.
+
+    A name whose every token is the tokenizer's unknown token (emoji, CJK
+    with an uncased English vocabulary) carries no information, and two
+    names with the same tokens (case, accents or unknown characters aside)
+    get the same scores: neither is an error, but the user should know.
+    """
+    out, seen = [], {}
+    unk = tokenizer.unk_token_id
+    for name in names:
+        ids = tokenizer(name, add_special_tokens=False)['input_ids']
+        if ids and all(i == unk for i in ids):
+            out.append(f'{name!r} is only unknown tokens ({tokenizer.unk_token}'
+                       ') to the language model: it cannot be told apart '
+                       'from other such names; write it in words the '
+                       'vocabulary has')
+        elif tuple(ids) in seen and seen[tuple(ids)] != name:
+            out.append(f'{name!r} and {seen[tuple(ids)]!r} tokenize the '
+                       'same: the model gives them the same scores')
+        seen.setdefault(tuple(ids), name)
+    return out
+
+
 def _char_to_token(offsets: List[List[int]], char: int) -> Optional[int]:
     for idx, (beg, end) in enumerate(offsets):
         if beg <= char < end:

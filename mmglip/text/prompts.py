@@ -50,14 +50,18 @@ def clean_name(name: str) -> str:
 
 
 def split_texts(texts: str) -> List[str]:
-    """Split a ``"cat. remote control. dog"`` string on ``". "`` into names.
+    """Split a ``"cat. remote control. dog"`` string into names.
 
-    A trailing ``"."`` is dropped; empty parts are ignored.
+    Names are separated by a period followed by white space (``". "``), as
+    the official prompts join them; a period inside a word stays
+    (``"raccoon.dog"`` is one name, ``"v1.2"`` too). A trailing ``"."`` is
+    dropped; empty parts are ignored. A name that itself holds ``". "``
+    (``"Mr. Smith"``) cannot be given in one string: pass a list of names.
     """
     texts = texts.strip()
     if texts.endswith('.'):
         texts = texts[:-1]
-    names = [part.strip() for part in texts.split(SEPARATOR.strip())]
+    names = [part.strip() for part in re.split(r'\.\s+', texts)]
     return [n for n in names if n]
 
 

@@ -6,8 +6,9 @@ bytes makes PIL / OpenCV fail with messages that do not name the file
 Every mmglip tool reports such a file by its path through
 :class:`ImageError`.
 """
+import os
 import os.path as osp
-from typing import Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmglip.utils.cli import UserError
 
@@ -15,8 +16,11 @@ from mmglip.utils.cli import UserError
 class ImageError(UserError, OSError):
     """An image file that cannot be decoded; the message names it."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f'{path}: cannot read the image ({reason})')
+    def __init__(self, path: str, reason: Optional[str] = None) -> None:
+        # one argument: an already formatted message (how torch's
+        # DataLoader re-raises a worker's exception, ``type(exc)(msg)``)
+        super().__init__(path if reason is None else
+                         f'{path}: cannot read the image ({reason})')
         self.path = path
         self.reason = reason
 
@@ -64,3 +68,49 @@ def decode_failure(path: str, exc: BaseException) -> ImageError:
     """The :class:`ImageError` for a decoder exception met while loading
     ``path`` in a pipeline."""
     return ImageError(path, _reason(exc))
+
+
+#: file suffixes taken as images when a folder is listed
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
+
+def list_images(inputs: Union[str, os.PathLike, Sequence],
+                on_duplicate: Optional[Callable[[str], None]] = None
+                ) -> List[str]:
+    """An image, a folder of images, or a list of either -> image paths.
+
+    Folders are read one level deep (files with an image suffix,
+    :data:`IMAGE_SUFFIXES`, sorted). A file given twice (by any path) is
+    kept once; ``on_duplicate(path)`` is called for the repeat.
+
+    Raises:
+        FileNotFoundError: a path that does not exist, or a folder without
+            images, naming it.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    images, seen = [], set()
+    for item in inputs:
+        item = os.fspath(item)
+        if osp.isdir(item):
+            found = sorted(
+                osp.join(item, f) for f in os.listdir(item)
+                if f.lower().endswith(IMAGE_SUFFIXES)
+                and osp.isfile(osp.join(item, f)))
+            if not found:
+                raise FileNotFoundError(
+                    f'{item}: no images ({", ".join(IMAGE_SUFFIXES)}) in '
+                    'this folder.')
+        elif osp.isfile(item):
+            found = [item]
+        else:
+            raise FileNotFoundError(f'{item}: no such image or folder.')
+        for path in found:
+            key = osp.realpath(path)
+            if key in seen:
+                if on_duplicate is not None:
+                    on_duplicate(path)
+                continue
+            seen.add(key)
+            images.append(path)
+    return images

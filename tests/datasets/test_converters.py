@@ -7,8 +7,10 @@ import shutil
 
 import pytest
 
+from mmglip.datasets import converters
 from mmglip.datasets.converters import (ConversionError, convert,
                                         seeded_split)
+from mmglip.utils.cli import run_tool
 from .conftest import (AQUARIUM, ANN, RACCOON, load, load_tool, need,
                        write_image)
 
@@ -136,15 +138,21 @@ def test_raccoon_voc_authors_split(tmp_path):
     assert counts == dict(train=(160, 173), valid=(40, 44))
 
 
-def test_never_overwrite(raccoon_odinw, tmp_path):
+def test_never_overwrite(raccoon_odinw, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv('MMGLIP_DEBUG', raising=False)
     dst, _ = raccoon_odinw
     before = sorted(p.name for p in dst.rglob('*'))
     with pytest.raises(FileExistsError, match='never overwrites'):
         convert(str(RACCOON), str(dst), 'voc')
     assert sorted(p.name for p in dst.rglob('*')) == before
-    # the tool says so and fails
+    # the tool says so in one line and fails (exit status 2, a user error)
     to_odinw = load_tool('to_odinw')
-    assert to_odinw.main([str(RACCOON), str(dst), '--format', 'voc']) == 1
+    assert run_tool(to_odinw.main,
+                    [str(RACCOON), str(dst), '--format', 'voc']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: DST {dst}: exists and is not an empty '
+                          'folder; the converter never overwrites')
+    assert err.count('\n') == 1
     # an empty folder is fine
     empty = tmp_path / 'empty'
     empty.mkdir()
@@ -203,6 +211,49 @@ def test_yolo_bad_line_leaves_nothing(tmp_path):
     assert not out.exists() or not os.listdir(out)  # no temp folder left
 
 
+def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
+    """An error (or Ctrl-C) in the middle of copying: the temporary folder
+    is removed and DST never appears."""
+    src = _tiny_yolo(tmp_path / 'src')
+    real_place, placed = converters._place, []
+
+    def place(src_path, target, link):
+        if len(placed) == 2:
+            raise KeyboardInterrupt
+        real_place(src_path, target, link)
+        placed.append(target)
+
+    monkeypatch.setattr(converters, '_place', place)
+    dst = tmp_path / 'out' / 'dst'
+    with pytest.raises(KeyboardInterrupt):
+        convert(str(src), str(dst), 'yolo')
+    assert len(placed) == 2 and all('.dst.tmp-' in p for p in placed)
+    assert not dst.exists() and os.listdir(tmp_path / 'out') == []
+    monkeypatch.undo()
+    convert(str(src), str(dst), 'yolo')
+    assert sorted(os.listdir(dst)) == ['train', 'valid']
+
+
+def test_tool_split_list_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv('MMGLIP_DEBUG', raising=False)
+    need(RACCOON)
+    main = load_tool('to_odinw').main
+    base = [str(RACCOON), str(tmp_path / 'dst'), '--format', 'voc']
+    assert run_tool(main, base + ['--split-lists', 'train']) == 2
+    assert "--split-lists 'train': write SPLIT=FILE" in capsys.readouterr(
+    ).err
+    assert run_tool(main, base + ['--split-lists', 'tr=data/a.csv']) == 2
+    assert "the split is one of train, valid, val, test, not 'tr'" in \
+        capsys.readouterr().err
+    assert run_tool(main, base + ['--split-lists', 'train=nope.csv']) == 2
+    assert f'{RACCOON}/nope.csv: no such file.' in capsys.readouterr().err
+    assert run_tool(main, base + [
+        '--split-lists', 'train=data/train_labels.csv', '--split', '0.5',
+        '0.5']) == 2
+    assert 'either --split or --split-lists' in capsys.readouterr().err
+    assert not (tmp_path / 'dst').exists()
+
+
 def _roboflow_export(root, bg_used=False):
     for split in ('train', 'valid'):
         folder = root / split
@@ -249,6 +300,18 @@ def test_roboflow_coco(tmp_path):
         assert coco['info'] == {'description': 'rf'}
         assert sorted(os.listdir(dst / split)) == sorted(
             [ANN, f'{split}1.jpg', f'{split}2.jpg'])
+
+
+def test_roboflow_coco_image_size_differing_from_the_json_warns(tmp_path):
+    src = _roboflow_export(tmp_path / 'src')
+    write_image(src / 'valid' / 'valid2.jpg', (20, 30))  # rotated
+    result = convert(str(src), str(tmp_path / 'dst'), 'roboflow-coco')
+    msgs = [w for w in result.warnings if 'in the json' in w]
+    assert len(msgs) == 1
+    assert "image id 1 ('valid2.jpg') is 20x30 but 30x20 in the json" in \
+        msgs[0]
+    coco = load(tmp_path / 'dst' / 'valid' / ANN)
+    assert coco['images'][1]['width'] == 30  # written as in the source
 
 
 def test_roboflow_coco_category_0_with_boxes_is_an_error(tmp_path):

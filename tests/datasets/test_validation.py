@@ -147,6 +147,51 @@ def test_image_size_check(tmp_path):
     assert 'is 12x16 on disk but 16x12 in the json' in report.errors[0].message
 
 
+def test_undecodable_images_are_errors_with_sizes_checked(tmp_path):
+    import json
+    path = _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])])
+    (tmp_path / 'train' / 'a.png').write_text('not a png')
+    data = (tmp_path / 'train' / 'b.png').read_bytes()
+    (tmp_path / 'train' / 'b.png').write_bytes(data[:len(data) // 2])
+    coco = json.load(open(path))
+    img_dir = str(tmp_path / 'train')
+    assert validate_coco(coco, path, img_dir).errors == []  # they exist
+    report = validate_coco(coco, path, img_dir, check_image_sizes=True)
+    assert [i.kind for i in report.errors] == ['unreadable_image'] * 2
+    a, b = (m.message for m in report.errors)
+    assert f"image id 1 ('a.png'): {img_dir}/a.png cannot be decoded (not " \
+        'an image' in a
+    assert f'{img_dir}/b.png cannot be decoded (' in b
+
+
+def test_report_format_max_items(tmp_path):
+    import json
+    anns = [(i, 1, 1, [20, 20, 5, 5]) for i in range(1, 6)]
+    path = _tree(tmp_path, anns)
+    report = validate_coco(json.load(open(path)), path)
+    assert len(report.warnings) == 5
+    text = report.format(max_items=2)
+    assert text.count('lies outside') == 2
+    assert "... and 3 more 'box_outside' issue(s)" in text
+    for everything in (0, None):
+        assert report.format(max_items=everything).count(
+            'lies outside') == 5
+
+
+def test_image_size_names_the_file(tmp_path):
+    from mmglip.datasets.validation import image_size
+    from mmglip.utils.images import ImageError
+    write_image(tmp_path / 'a.png', (16, 12))
+    assert image_size(str(tmp_path / 'a.png'), decode=True) == (16, 12)
+    (tmp_path / 'b.jpg').write_text('text')
+    for decode in (False, True):
+        with pytest.raises(ImageError, match=f'{tmp_path}/b.jpg: cannot '
+                           'read the image'):
+            image_size(str(tmp_path / 'b.jpg'), decode=decode)
+        with pytest.raises(ImageError, match='no such file'):
+            image_size(str(tmp_path / 'c.jpg'), decode=decode)
+
+
 def test_check_odinw_tool(tmp_path, capsys):
     path = _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5]), (2, 2, 2, [9, 9, 0, 0])],
                  missing=('b.png', ))
@@ -158,3 +203,36 @@ def test_check_odinw_tool(tmp_path, capsys):
     assert main([path]) == 0
     assert main([path, '--classes', 'cow']) == 1
     assert "['cow'] are not categories" in capsys.readouterr().out
+    # a real size differing from the json: an error (sizes are checked by
+    # default), not with --no-decode
+    write_image(tmp_path / 'train' / 'b.png', (12, 16))
+    assert main([path]) == 1
+    assert 'is 12x16 on disk but 16x12 in the json' in capsys.readouterr(
+    ).out
+    assert main([path, '--no-decode']) == 0
+
+
+def test_check_odinw_tool_argument_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv('MMGLIP_DEBUG', raising=False)
+    from mmglip.utils.cli import run_tool
+    path = _tree(tmp_path, [(1, 1, 1, [1, 1, 5, 5])])
+    main = load_tool('check_odinw').main
+    assert run_tool(main, [path, str(tmp_path / 'no.json')]) == 2
+    err = capsys.readouterr().err
+    assert err == f'error: annotation file {tmp_path}/no.json: no such ' \
+        'file.\n'
+    assert run_tool(main, [path, '--img-dir', str(tmp_path / 'no')]) == 2
+    assert f'--img-dir {tmp_path}/no: no such folder' in capsys.readouterr(
+    ).err
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text('model = dict(type="x")\n')
+    assert run_tool(main, ['--config', str(cfg)]) == 2
+    assert 'no train / val / test dataloader' in capsys.readouterr().err
+    cfg.write_text('model = dict(\n')
+    assert run_tool(main, ['--config', str(cfg)]) == 2
+    assert f'--config {cfg}: cannot be loaded' in capsys.readouterr().err
+    for argv in ([], [path, '--config', str(cfg)],
+                 [path, '--no-decode', '--check-sizes']):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2  # argparse's usage error

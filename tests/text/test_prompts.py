@@ -46,6 +46,24 @@ def test_split_texts():
     assert split_texts('cat. remote control. dog.') == \
         ['cat', 'remote control', 'dog']
     assert split_texts('  ') == []
+    # only a period followed by white space separates names
+    assert split_texts('raccoon.dog') == ['raccoon.dog']
+    assert split_texts('v1.2 robot.  bin.\ncat') == ['v1.2 robot', 'bin',
+                                                     'cat']
+    assert split_texts('Mr. Smith. dog') == ['Mr', 'Smith', 'dog']
+
+
+def test_name_warnings_name_unknown_and_identical_names(tokenizer):
+    from mmglip.text import name_warnings
+    msgs = name_warnings(tokenizer, ['raccoon', '\U0001F99D', 'Raccoon',
+                                     '\u6d63\u718a', 'garbage bin'])
+    # the emoji and the CJK name are [UNK] only; "Raccoon" equals "raccoon"
+    # for an uncased vocabulary
+    assert len(msgs) == 3, msgs
+    assert "'\U0001F99D' is only unknown tokens" in msgs[0]
+    assert "'Raccoon' and 'raccoon' tokenize the same" in msgs[1]
+    assert 'unknown tokens' in msgs[2]
+    assert name_warnings(tokenizer, ['raccoon', 'garbage bin']) == []
 
 
 @pytest.mark.parametrize('bad', [[], ['cat', '  ']])

@@ -1,40 +1,176 @@
+"""tools/infer.py as a user runs it: real images, unreadable ones among
+them, outputs that must not collide or be lost, arguments checked before the
+model is built."""
+import importlib.util
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
+
+from mmglip.utils.cli import run_tool
 
 from ..conftest import DEMO_DATA, REPO
 
-
-def _infer(*args):
-    return subprocess.run(
-        [sys.executable, 'tools/infer.py', *map(str, args)], cwd=REPO,
-        capture_output=True, text=True,
-        env={**__import__('os').environ, 'HF_HUB_OFFLINE': '1'})
+IMAGE = DEMO_DATA / 'raccoon_mini/valid/raccoon-106.jpg'
+LITE = 'configs/glip_lite/glip-lite_raccoon-mini.py'
 
 
-def test_free_text_on_a_real_image(tmp_path):
-    image = DEMO_DATA / 'raccoon_mini/valid/raccoon-106.jpg'
-    res = _infer(image, 'configs/glip_lite/glip-lite_raccoon-mini.py',
-                 '--texts', 'raccoon. garbage bin.', '--pred-score-thr', '0',
-                 '--out-dir', tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    pred = json.loads((tmp_path / 'preds/raccoon-106.json').read_text())
+def _infer(*args, wait=True):
+    cmd = [sys.executable, 'tools/infer.py', *map(str, args)]
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1'}
+    if not wait:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, text=True,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                          env=env)
+
+
+@pytest.fixture(scope='module')
+def infer_tool():
+    spec = importlib.util.spec_from_file_location('infer_tool',
+                                                  REPO / 'tools/infer.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bad_copies(folder):
+    data = IMAGE.read_bytes()
+    (folder / 'truncated.jpg').write_bytes(data[:len(data) // 2])
+    (folder / 'tiny.jpg').write_bytes(data[:200])
+    (folder / 'notes.jpg').write_text('a text file, not an image')
+
+
+def test_bad_images_are_skipped_named_and_outputs_never_collide(tmp_path):
+    from PIL import Image
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'b').mkdir()
+    shutil.copy(IMAGE, tmp_path / 'a/x.jpg')
+    shutil.copy(IMAGE, tmp_path / 'b/x.jpg')
+    Image.open(IMAGE).save(tmp_path / 'a/x.png')
+    _bad_copies(tmp_path / 'a')
+    out = tmp_path / 'out'
+    res = _infer(tmp_path / 'a', tmp_path / 'b', LITE, '--texts',
+                 'raccoon. garbage bin.', '--pred-score-thr', '0',
+                 '--out-dir', out)
+    # exit status: how many images failed; each named on one line
+    assert res.returncode == 3, res.stderr[-3000:]
+    assert 'Traceback' not in res.stderr
+    skipped = [ln for ln in res.stderr.splitlines()
+               if ln.startswith('skipped ')]
+    assert len(skipped) == 3
+    for name in ('truncated.jpg', 'tiny.jpg', 'notes.jpg'):
+        assert sum(name in ln for ln in skipped) == 1, skipped
+    # a/x.jpg, a/x.png and b/x.jpg: three distinct outputs
+    preds = sorted(p.relative_to(out / 'preds').as_posix()
+                   for p in (out / 'preds').rglob('*.json'))
+    assert preds == ['a/x.jpg.json', 'a/x.png.json', 'b/x.json']
+    vis = sorted(p.relative_to(out / 'vis').as_posix()
+                 for p in (out / 'vis').rglob('*') if p.is_file())
+    assert vis == ['a/x.jpg', 'a/x.png', 'b/x.jpg']
+    pred = json.loads((out / 'preds/b/x.json').read_text())
     assert pred['texts'] == ['raccoon', 'garbage bin']
+    assert pred['img_path'] == str(tmp_path / 'b/x.jpg')
     assert len(pred['bboxes']) == len(pred['label_names']) > 0
     assert set(pred['label_names']) <= {'raccoon', 'garbage bin'}
     w, h = 269, 187  # the image's size: boxes are in original pixels
     for x1, y1, x2, y2 in pred['bboxes']:
         assert 0 <= x1 < x2 <= w + 1 and 0 <= y1 < y2 <= h + 1
-    assert (tmp_path / 'vis/raccoon-106.jpg').is_file()
+    assert Image.open(out / 'vis/b/x.jpg').size == (w, h)
+    # a second run does not overwrite the first one's outputs
+    before = (out / 'preds/b/x.json').read_bytes()
+    res = _infer(tmp_path / 'a', tmp_path / 'b', LITE, '--texts', 'dog',
+                 '--out-dir', out)
+    assert res.returncode == 2 and 'already holds outputs' in res.stderr
+    assert '--skip-existing' in res.stderr and '--overwrite' in res.stderr
+    assert (out / 'preds/b/x.json').read_bytes() == before
 
 
-def test_bad_inputs_are_named(tmp_path):
-    res = _infer(tmp_path / 'nope.jpg', 'glip-t_c', '--texts', 'cat')
-    assert res.returncode != 0 and 'nope.jpg' in res.stderr
-    res = _infer(DEMO_DATA / 'raccoon_mini/valid', 'glip-t_x', '--texts',
-                 'cat')
-    assert res.returncode != 0 and "'glip-t_x'" in res.stderr
-    res = _infer(DEMO_DATA / 'raccoon_mini/valid',
-                 'configs/glip_lite/glip-lite_raccoon-mini.py', '--texts',
-                 ' . ')
-    assert res.returncode != 0 and '--texts is empty' in res.stderr
+def test_ctrl_c_keeps_what_was_written_and_skip_existing_continues(tmp_path):
+    images = tmp_path / 'images'
+    images.mkdir()
+    for i in range(40):
+        shutil.copy(IMAGE, images / f'img{i:02d}.jpg')
+    out = tmp_path / 'out'
+    args = (images, LITE, '--texts', 'raccoon', '--out-dir', out,
+            '--no-vis')
+    proc = _infer(*args, wait=False)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(
+            (out / 'preds').glob('*.json')):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert 'interrupted' in err and 'Traceback' not in err
+    written = sorted((out / 'preds').glob('*'))
+    assert 1 <= len(written) < 40
+    for path in written:  # whole files only, each valid
+        assert path.suffix == '.json'
+        assert json.loads(path.read_text())['texts'] == ['raccoon']
+    res = _infer(*args, '--skip-existing')
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f'{len(written)} of 40 images already have predictions' in \
+        res.stdout
+    assert len(list((out / 'preds').glob('*.json'))) == 40
+
+
+def _error(capsys, tool, *argv):
+    status = run_tool(tool.main, [str(a) for a in argv])
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    return status, lines
+
+
+def test_argument_errors_are_one_line_before_the_model_is_built(
+        infer_tool, capsys, tmp_path):
+    ok = (IMAGE, LITE, '--texts', 'cat')
+    status, lines = _error(capsys, infer_tool, tmp_path / 'nope.jpg', LITE,
+                           '--texts', 'cat')
+    assert status == 2 and lines == [
+        f'error: {tmp_path / "nope.jpg"}: no such image or folder.']
+    status, lines = _error(capsys, infer_tool, IMAGE, 'glip-t_x', '--texts',
+                           'cat')
+    assert status == 2 and len(lines) == 1
+    assert "'glip-t_x'" in lines[0] and 'did you mean' in lines[0]
+    status, lines = _error(capsys, infer_tool, IMAGE, LITE, '--texts', ' . ')
+    assert status == 2 and lines == [
+        'error: --texts is empty: give phrases such as "cat. remote '
+        'control".']
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+    status, lines = _error(capsys, infer_tool, *ok, '--out-dir', blocker)
+    assert status == 2 and len(lines) == 1 and 'is a file' in lines[0]
+    bad_weights = tmp_path / 'weights.pth'
+    bad_weights.write_text('{"not": "weights"}')
+    status, lines = _error(capsys, infer_tool, *ok, '--weights', bad_weights,
+                           '--out-dir', tmp_path / 'o')
+    assert status == 2 and len(lines) == 1
+    assert str(bad_weights) in lines[0] and 'JSON' in lines[0]
+    status, lines = _error(capsys, infer_tool, *ok, '--weights',
+                           tmp_path / 'missing.pth', '--out-dir',
+                           tmp_path / 'o')
+    assert status == 2 and 'missing.pth: no such file' in lines[0]
+    import torch
+    if not torch.cuda.is_available():
+        status, lines = _error(capsys, infer_tool, *ok, '--device', 'cuda',
+                               '--out-dir', tmp_path / 'o')
+        assert status == 2 and 'no CUDA GPU' in lines[0]
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+        infer_tool.main([*map(str, ok), '--batch-size', '0'])
+    assert exc.value.code == 2
+    assert 'is not >= 1' in capsys.readouterr().err
+    # nothing was written anywhere by these failed calls
+    assert not (tmp_path / 'o' / 'preds').exists()
+
+
+def test_texts_split_on_period_space_or_one_name_per_argument(infer_tool):
+    split = infer_tool.split_names
+    assert split(['raccoon.dog. bin']) == ['raccoon.dog', 'bin']
+    assert split(['Mr. Smith', 'dog']) == ['Mr. Smith', 'dog']
