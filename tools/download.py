@@ -17,17 +17,27 @@ Environment: MMGLIP_HOME (cache), MMGLIP_MIRROR (base URL serving
 <mirror>/<weight file>), MMGLIP_OFFLINE=1 (never use the network).
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
+                              add_debug_flag, check_writable_dir,
+                              positive_int, run_tool)
+
+
+def _non_negative_int(text):
+    value = int(text) if text.lstrip('-').isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer >= 0')
+    return value
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description=__doc__.split('\n')[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.split('\n')[2:]))
+        description=__doc__, formatter_class=HelpFormatter)
     p.add_argument('names', nargs='*', metavar='NAME',
                    help='zoo names (see --list)')
     p.add_argument('--list', action='store_true',
@@ -49,16 +59,37 @@ def parse_args(argv=None):
                    help='which weights of an official file to convert')
     p.add_argument('--offline', action='store_true',
                    help='never use the network (as MMGLIP_OFFLINE=1)')
-    p.add_argument('--retries', type=int, default=5,
-                   help='retries of a failed transfer (default 5)')
-    p.add_argument('--timeout', type=float, default=60.0,
-                   help='socket timeout in seconds (default 60)')
+    p.add_argument('--retries', type=_non_negative_int, default=5,
+                   help='retries of a failed transfer')
+    p.add_argument('--timeout', type=positive_int, default=60,
+                   help='socket timeout in seconds')
     p.add_argument('--quiet', action='store_true',
                    help='no progress bar or messages, paths only')
+    add_debug_flag(p)
     args = p.parse_args(argv)
     if not args.list and not args.names:
         p.error('give a NAME (see --list)')
     return args
+
+
+def check_args(args):
+    """The cache and --dest are writable and the names known, before any
+    transfer."""
+    from mmglip.utils.cli import did_you_mean
+    from mmglip.zoo.download import SCHEME, zoo_home
+    from mmglip.zoo.index import load_index
+    home = zoo_home(args.home)
+    check_writable_dir(os.fspath(home), '--home' if args.home else
+                       'the cache ($MMGLIP_HOME or ~/.cache/mmglip)')
+    if args.dest:
+        check_writable_dir(args.dest, '--dest')
+    index = load_index()
+    for name in args.names:
+        bare = name[len(SCHEME):] if name.startswith(SCHEME) else name
+        if bare not in index:
+            raise UserError(f'{name!r} is not a model of the zoo'
+                            f'{did_you_mean(bare, index.names)}; see '
+                            'tools/download.py --list.')
 
 
 def print_list(home=None) -> None:
@@ -86,6 +117,7 @@ def main(argv=None) -> int:
     if args.list:
         print_list(args.home)
         return 0
+    check_args(args)
     from mmglip.zoo.download import ZooError, fetch
     from mmglip.zoo.index import UnknownModelError
     failed = 0
@@ -113,4 +145,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

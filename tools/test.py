@@ -1,7 +1,13 @@
 #!/usr/bin/env python
 """Evaluate a GLIP model (mmdet's tools/test.py flags).
 
-CHECKPOINT may be an mmglip checkpoint or an official GLIP file.
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out X.pkl] \
+        [--show-dir DIR] [--cfg-options key=value ...]
+
+CONFIG: a config file or a model name; CHECKPOINT: an mmglip checkpoint, an
+official GLIP file or a zoo name (glip-t_c, mmglip://glip-t_c). Arguments
+are checked before the model is built; an error in them ends with one line
+naming it (exit status 2). --out never replaces an existing file.
 """
 import argparse
 import os
@@ -10,54 +16,89 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
+                              add_debug_flag, check_file, check_loop_cfgs,
+                              check_writable_dir, run_tool,
+                              warn_unknown_cfg_keys)
+
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(description='Test a GLIP detector')
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=HelpFormatter)
     p.add_argument('config', help='config file or model name')
     p.add_argument('checkpoint',
                    help='checkpoint (mmglip or official) or a zoo name')
-    p.add_argument('--work-dir', help='where logs and metrics go')
-    p.add_argument('--out', help='dump predictions to this .pkl file')
+    p.add_argument('--work-dir', help='where logs and metrics go (default: '
+                   './work_dirs/<config name>)')
+    p.add_argument('--out', help='also dump the predictions to this new '
+                   '.pkl file')
     p.add_argument('--show-dir', help='draw predictions into this folder')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, key=value')
+                   help='override config keys, key=value; a key the config '
+                   'does not have is warned about')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                   default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                   help='set by torch.distributed launchers')
+    add_debug_flag(p)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    import mmglip
-    mmglip.register_all_modules()
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    from mmglip.apis import resolve_config
-    from mmglip.zoo.download import is_zoo_reference, resolve_weights
-    if is_zoo_reference(args.checkpoint):
+def check_args(args):
+    """Every input checked before the model is built."""
+    from mmglip.apis.inference import resolve_config
+    resolve_config(args.config)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise UserError(f'--out {args.out}: must end with .pkl')
+        if osp.exists(args.out):
+            raise UserError(f'--out {args.out} exists; not overwriting it '
+                            '(give another name).')
+        check_writable_dir(osp.dirname(args.out) or '.', '--out')
+    if args.show_dir:
+        check_writable_dir(args.show_dir, '--show-dir')
+    from mmglip.zoo.download import is_zoo_reference
+    if not osp.exists(args.checkpoint) and is_zoo_reference(
+            args.checkpoint):
+        from mmglip.zoo.download import resolve_weights
         args.checkpoint = resolve_weights(args.checkpoint)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must end with .pkl, got {args.out}')
-    if args.out is not None and osp.exists(args.out):
-        raise FileExistsError(f'--out {args.out} exists; not overwriting it.')
+    check_file(args.checkpoint, 'CHECKPOINT')
+    from mmglip.apis.inference import read_checkpoint
+    read_checkpoint(args.checkpoint, mmap=True)
+
+
+def build_cfg(args):
+    from mmengine.config import Config
+
+    from mmglip.apis.inference import resolve_config
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        warn_unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    check_loop_cfgs(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_writable_dir(cfg.work_dir, '--work-dir')
     # a full checkpoint carries BERT: no pretrained download needed
     cfg.model.language_model.pretrained = False
     cfg.load_from = args.checkpoint
     if args.show_dir:
         cfg.default_hooks.visualization.update(
-            dict(draw=True, test_out_dir=args.show_dir))
+            dict(draw=True, test_out_dir=osp.abspath(args.show_dir)))
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    check_args(args)
+    cfg = build_cfg(args)
+    import mmglip
+    mmglip.register_all_modules()
+    from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults
@@ -67,4 +108,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -123,9 +123,11 @@ def read_checkpoint(path: str, mmap: bool = False) -> dict:
     from mmglip.utils.cli import UserError
     if os.path.isdir(path):
         raise UserError(f'{path}: is a folder, not a checkpoint file.')
+    import zipfile
     try:
+        # mmap only works on the zip format; older files are plain pickles
         ckpt = torch.load(path, map_location='cpu', weights_only=False,
-                          mmap=mmap)
+                          mmap=mmap and zipfile.is_zipfile(path))
     except Exception as exc:  # noqa: BLE001 (any unreadable file)
         head = ''
         try:

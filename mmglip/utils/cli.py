@@ -88,9 +88,21 @@ def add_debug_flag(parser: argparse.ArgumentParser) -> None:
         '(also MMGLIP_DEBUG=1)')
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                    argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the description's layout and shows every default."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout and shows each argument's default
+    (unless it is None / False, or the help already names it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ''
+        if '(default' in text or action.default in (None, False,
+                                                    argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in ('?', '*'):
+            default = action.default
+            if isinstance(default, (list, tuple)):
+                default = ' '.join(map(str, default))
+            text += f' (default: {default})'
+        return text
 
 
 # --------------------------------------------------------------- arguments

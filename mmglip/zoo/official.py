@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmdet.models.backbones.swin import swin_converter
 from mmglip.utils.cli import UserError
 
 # official keys that carry nothing mmglip uses (buffers, an unused conv)
@@ -103,6 +102,7 @@ def official_to_mmglip(sd: Dict) -> Tuple[OrderedDict, List[str]]:
         else:
             # official Scale is shape [1], mmcv's Scale a 0-d tensor
             out[new] = value.reshape(()) if _is_scale(new) else value
+    from mmdet.models.backbones.swin import swin_converter  # mmdet: slow
     out.update(swin_converter(swin))
     return out, left
 

@@ -506,8 +506,18 @@ def test_cli(server, zoo_env, tmp_path, capsys):
     assert cli.main(['glip-t_a', '--dest', str(dest), '--quiet']) == 0
     out = capsys.readouterr().out.strip()
     assert out == str(dest / 'glip-t_a.pth')
-    assert cli.main(['glip-t_x', '--quiet']) == 1
-    assert 'glip-t_a' in capsys.readouterr().err  # lists the zoo
+    # an unknown name: one line with the closest name, before any transfer
+    from mmglip.utils.cli import run_tool
+    assert run_tool(cli.main, ['glip-t_x', '--quiet']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: 'glip-t_x' is not a model of the zoo")
+    assert 'did you mean' in err and len(err.splitlines()) == 1
+    # an unwritable cache is named before any transfer
+    blocker = tmp_path / 'blocker'
+    blocker.write_text('x')
+    assert run_tool(cli.main, ['glip-t_a', '--home',
+                               str(blocker / 'cache')]) == 2
+    assert f'{blocker} is a file' in capsys.readouterr().err
     assert cli.main(['glip-l', '--mirror', server.base + '/none',
                      '--quiet', '--retries', '0']) == 1
     assert '/none/glip_large_model.pth' in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""What every command-line tool promises: a description and help for every
+argument, defaults shown; errors in the input as one line (exit 2)."""
+import subprocess
+import sys
+
+import pytest
+
+from mmglip.utils.cli import HelpFormatter, UserError, run_tool
+
+from ..conftest import REPO
+
+TOOLS = ['tools/infer.py', 'tools/train.py', 'tools/test.py',
+         'tools/benchmark_fewshot.py', 'tools/download.py',
+         'tools/convert_official.py',
+         'tools/dataset_converters/to_odinw.py',
+         'tools/dataset_converters/check_odinw.py',
+         'tools/dataset_converters/sample_fewshot.py']
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_help_describes_every_argument(tool):
+    res = subprocess.run([sys.executable, tool, '--help'], cwd=REPO,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    text = res.stdout
+    usage, _, rest = text.partition('\n\n')
+    description = rest.split('\n\n')[0].strip()
+    assert description and not description.startswith(
+        ('positional', 'options')), text[:500]
+    # every argument line is followed by its help text
+    import argparse
+    spec = __import__('importlib.util').util.spec_from_file_location(
+        'tool_under_test', REPO / tool)
+    module = __import__('importlib.util').util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parser_calls = []
+    original = argparse.ArgumentParser.parse_args
+
+    def capture(self, *a, **k):
+        parser_calls.append(self)
+        raise SystemExit(0)
+    argparse.ArgumentParser.parse_args = capture
+    try:
+        with pytest.raises(SystemExit):
+            (getattr(module, 'parse_args', None) or module.main)([])
+    finally:
+        argparse.ArgumentParser.parse_args = original
+    parser = parser_calls[0]
+    assert parser.formatter_class is HelpFormatter, tool
+    for action in parser._actions:
+        assert action.help, f'{tool}: {action.dest} has no help'
+        if action.default not in (None, False) and action.option_strings \
+                and action.dest not in ('help', 'local_rank'):
+            assert f'(default: ' in parser.format_help(), tool
+    assert '--debug' in text
+
+
+def test_run_tool_turns_user_errors_into_one_line(capsys):
+    def bad_input(argv):
+        raise UserError('input.json: no such file.')
+
+    def bug(argv):
+        raise ZeroDivisionError('a bug')
+
+    assert run_tool(bad_input, []) == 2
+    assert capsys.readouterr().err == 'error: input.json: no such file.\n'
+    with pytest.raises(UserError):  # --debug: the traceback
+        run_tool(bad_input, ['--debug'])
+    with pytest.raises(ZeroDivisionError):  # bugs keep their traceback
+        run_tool(bug, [])
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+    assert run_tool(interrupted, []) == 130
+
+
+def test_cfg_options_keys_are_checked_against_the_config():
+    from mmengine.config import Config
+
+    from mmglip.utils.cli import unknown_cfg_keys
+    cfg = Config.fromfile(str(REPO / 'configs/glip_lite/'
+                              'glip-lite_raccoon-mini.py'))
+    assert unknown_cfg_keys(cfg, {'model.test_cfg.max_per_img': 1,
+                                  'train_cfg.max_epochs': 2}) == []
+    msgs = unknown_cfg_keys(cfg, {'model.test_cfg.max_per_imgg': 1,
+                                  'modle.chunk_size': 4,
+                                  'train_dataloader.dataset.pipeline.9.x': 1})
+    assert "model.test_cfg has no key 'max_per_imgg' (did you mean " \
+        "'max_per_img'?)" in msgs[0]
+    assert "the config has no key 'modle' (did you mean 'model'?)" in msgs[1]
+    assert 'is a list of' in msgs[2]
