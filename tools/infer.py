@@ -42,8 +42,7 @@ MAX_FAILED_STATUS = 100
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
-                                epilog='\n'.join(__doc__.split('\n')[2:]),
+    p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument('inputs', nargs='+', help='image files and / or folders')
     p.add_argument('model', help='config file or model name')

@@ -6,7 +6,7 @@ images), a PIL image, or a list of any of these::
 
     from mmglip.apis import inference, init_model
     model = init_model('glip-lite')
-    result = inference(model, 'demo/data/raccoon_mini/test/raccoon-2.jpg',
+    result = inference(model, 'demo/data/raccoon_mini/test/raccoon-134.jpg',
                        'raccoon. trash can')
     print(result.pred_instances.label_names[:3],
           result.pred_instances.scores[:3])
