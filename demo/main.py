@@ -31,19 +31,23 @@ def main():
                                                   'demo_fewshot'))
     p.add_argument('--shots', nargs='+', default=['0', '1', '3', '10'])
     p.add_argument('--seeds', nargs='+', default=['3', '30'])
+    p.add_argument('--debug', action='store_true',
+                   help='show the traceback of errors in the input too')
     args = p.parse_args()
     os.chdir(REPO)  # the demo data paths are relative to the repository
     sys.path.insert(0, osp.join(REPO, 'tools'))
     from benchmark_fewshot import main as benchmark
-    benchmark([
+
+    from mmglip.utils.cli import run_tool
+    return run_tool(benchmark, [
         'glip-lite', '--tasks',
         osp.join(REPO, 'configs/_base_/datasets/raccoon_mini.py'),
         '--schedule',
         osp.join(REPO, 'configs/_base_/schedules/odinw_fewshot_cpu.py'),
         '--shots', *args.shots, '--seeds', *args.seeds, '--work-dir',
         args.work_dir
-    ])
+    ] + (['--debug'] if args.debug else []))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

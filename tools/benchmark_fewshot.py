@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""ODinW few-shot benchmark: tasks x shots x seeds x tuning modes -> results,
+r"""ODinW few-shot benchmark: tasks x shots x seeds x tuning modes -> results,
 a markdown table and a plot.
 
     python tools/benchmark_fewshot.py MODEL --data-root data/odinw \
@@ -8,8 +8,21 @@ a markdown table and a plot.
 
 MODEL: a config or model-zoo name. A task is an ODinW task name (its dataset
 config is configs/_base_/datasets/odinw/<task>.py) or a dataset config file.
+
+The default schedule is the official one (up to 200 epochs per run, for
+GPUs). On CPU use configs/_base_/schedules/odinw_fewshot_cpu.py (12 epochs).
+A short check first, one task, one shot, one seed:
+    python tools/benchmark_fewshot.py glip-lite \
+        --tasks configs/_base_/datasets/raccoon_mini.py --shots 1 --seeds 3 \
+        --schedule configs/_base_/schedules/odinw_fewshot_cpu.py \
+        --work-dir work_dirs/fewshot_check
+
 Resumable: finished runs are never redone, a killed run continues from its
-last checkpoint. Spread over GPUs / machines with torchrun:
+newest readable checkpoint. W/benchmark.json records the weights, configs
+and options by content; a work dir made with others is refused. A finished
+run keeps only its best checkpoint's weights (weights_best.pth, named in its
+result.json) unless --keep-checkpoints. Spread over GPUs / machines with
+torchrun:
     python -m torch.distributed.run --nproc_per_node 8 \
         tools/benchmark_fewshot.py ... --launcher pytorch
 (each process takes every WORLD_SIZE-th run; rank 0 writes the reports).
@@ -23,65 +36,98 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from mmglip.utils.cli import (HelpFormatter, add_debug_flag,  # noqa: E402
+                              check_file, check_writable_dir, run_tool,
+                              warn_unknown_cfg_keys)
+
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
 
     from mmglip.benchmark.fewshot import MODES, ODINW_TASKS
-    p = argparse.ArgumentParser(
-        description='ODinW few-shot benchmark',
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('model', help='config file or model-zoo name')
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=HelpFormatter)
+    p.add_argument('model', metavar='MODEL',
+                   help='model config file or model-zoo name (e.g. '
+                   'glip-lite)')
     p.add_argument('--data-root', default='data/odinw',
-                   help='root of the ODinW tasks (official layout)')
-    p.add_argument('--tasks', nargs='+', default=list(ODINW_TASKS))
+                   help='root of the ODinW tasks (official layout); only '
+                   'read for ODinW task names')
+    p.add_argument('--tasks', nargs='+', default=list(ODINW_TASKS),
+                   metavar='TASK',
+                   help='ODinW task names or dataset config files (.py)')
     p.add_argument('--shots', nargs='+', default=['0', '1', '3', '5', '10'],
-                   help='0 (zero-shot), 1, 3, 5, 10, all')
-    p.add_argument('--seeds', nargs='+', type=int, default=[3, 30, 300])
-    p.add_argument('--modes', nargs='+', default=['full'], choices=MODES)
-    p.add_argument('--weights', help='checkpoint every run starts from')
+                   help='shots per category: 0 (zero-shot), 1, 3, 5, 10, '
+                   'all (full data)')
+    p.add_argument('--seeds', nargs='+', type=int, default=[3, 30, 300],
+                   help='seeds of the k-shot samples (one run per seed; '
+                   'zero-shot and full data run once)')
+    p.add_argument('--modes', nargs='+', default=['full'], choices=MODES,
+                   help='tuning modes')
+    p.add_argument('--weights',
+                   help='checkpoint every run starts from (official GLIP or '
+                   'mmglip); none: what the model config loads')
     p.add_argument('--schedule', default=osp.join(
         REPO, 'configs/_base_/schedules/odinw_fewshot.py'),
-        help='schedule config (default: the official ODinW schedule)')
-    p.add_argument('--work-dir', required=True)
+        help='schedule config; the default is the official ODinW schedule, '
+        'on CPU use configs/_base_/schedules/odinw_fewshot_cpu.py')
+    p.add_argument('--work-dir', required=True,
+                   help='folder of the runs, k-shot splits and reports (a '
+                   'folder used before is resumed if its configuration is '
+                   'the same)')
+    p.add_argument('--keep-checkpoints', action='store_true',
+                   help='keep every checkpoint of finished runs; without '
+                   'it a finished run keeps only its best checkpoint\'s '
+                   'weights')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='overrides for every run, key=value')
+                   metavar='KEY=VALUE',
+                   help='overrides for every run\'s config, key=value')
     p.add_argument('--launcher', choices=['none', 'pytorch'],
-                   default='none')
+                   default='none',
+                   help='pytorch: one process per GPU under torchrun')
+    add_debug_flag(p)
     return p.parse_args(argv)
 
 
-def task_configs(tasks):
-    from mmglip.benchmark.fewshot import BenchmarkError
-    from mmglip.datasets.odinw import ODINW13_TASKS, odinw_config_path
-    out = {}
-    for task in tasks:
-        if task.endswith('.py'):
-            if not osp.isfile(task):
-                raise BenchmarkError(f'--tasks: no dataset config {task}')
-            out[osp.splitext(osp.basename(task))[0]] = task
-            continue
-        if task not in ODINW13_TASKS:
-            raise BenchmarkError(
-                f'--tasks: unknown task {task!r}; give one of '
-                f'{", ".join(ODINW13_TASKS)} or a dataset config file.')
-        out[task] = odinw_config_path(task)
-    return out
+def check_args(args):
+    """Check the arguments before any heavy import or model build; repeats
+    in --tasks/--shots/--seeds/--modes are merged with a warning.
+
+    Returns:
+        the shots, as parsed.
+    """
+    from mmglip.benchmark.fewshot import check_tasks, parse_shots, unique
+    shots = unique(parse_shots(args.shots), '--shots')
+    args.seeds = unique(args.seeds, '--seeds')
+    args.modes = unique(args.modes, '--modes')
+    args.tasks = unique(args.tasks, '--tasks')
+    if args.model.endswith('.py'):
+        check_file(args.model, 'MODEL')
+    if args.weights:
+        check_file(args.weights, '--weights')
+    check_file(args.schedule, '--schedule')
+    check_tasks(args.tasks, args.data_root)
+    check_writable_dir(args.work_dir, '--work-dir')
+    return shots
 
 
 def main(argv=None):
     args = parse_args(argv)
+    shots = check_args(args)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from mmengine.utils import ProgressBar
 
-    from mmglip.benchmark.fewshot import (FewShotBenchmark, parse_shots,
-                                          plan_runs, shard)
+    from mmglip.benchmark.fewshot import (FewShotBenchmark, plan_runs, shard,
+                                          task_configs)
+    from mmglip.benchmark.run import base_run_config
     configs = task_configs(args.tasks)
     bench = FewShotBenchmark(args.model, args.work_dir, args.data_root,
                              configs, args.schedule, args.weights,
-                             args.cfg_options)
-    specs = plan_runs(list(configs), parse_shots(args.shots), args.seeds,
-                      args.modes)
+                             args.cfg_options,
+                             keep_checkpoints=args.keep_checkpoints)
+    warn_unknown_cfg_keys(base_run_config(bench, next(iter(configs)))[0],
+                          args.cfg_options)
+    specs = plan_runs(list(configs), shots, args.seeds, args.modes)
     rank, world = 0, 1
     if args.launcher == 'pytorch':
         rank = int(os.environ.get('RANK', 0))
@@ -92,12 +138,14 @@ def main(argv=None):
             torch.cuda.set_device(local)
     if rank == 0:
         bench.check_work_dir()
-    else:
-        while not osp.isfile(osp.join(args.work_dir, 'benchmark.json')):
+    else:  # rank 0 writes the record; wait until it covers our tasks
+        while bench.check_work_dir(update=False):
             time.sleep(1)
-        bench.check_work_dir()
     mine = shard(specs, rank, world)
     todo = [s for s in mine if bench.result(s) is None]
+    for spec in mine:
+        if spec not in todo:
+            bench.tidy(spec)  # a kill may have cut its clean-up short
     print(f'[benchmark] {len(specs)} runs planned, {len(mine)} on this '
           f'worker ({rank}/{world}), {len(mine) - len(todo)} already done')
     bar = ProgressBar(len(todo)) if todo else None
@@ -115,4 +163,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

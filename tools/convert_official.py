@@ -30,7 +30,7 @@ def convert_file(src: str, dst: str, key: str = 'model',
     check_writable_dir(osp.dirname(osp.abspath(dst)), 'DST')
     import torch
 
-    from mmglip.apis.inference import read_checkpoint
+    from mmglip.utils.checkpoints import read_checkpoint
     from mmglip.zoo.official import (extract_state_dict,
                                      official_fusion_layout,
                                      official_to_mmglip)

@@ -164,7 +164,7 @@ def check_weights_arg(weights):
     """An existing file, or a zoo name (``glip-t_c``, ``mmglip://...``)."""
     if osp.exists(weights):
         check_file(weights, '--weights')
-        from mmglip.apis.inference import read_checkpoint
+        from mmglip.utils.checkpoints import read_checkpoint
         read_checkpoint(weights, mmap=True)  # a JSON / truncated file: now
         return
     from mmglip.zoo.download import is_zoo_reference

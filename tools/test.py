@@ -66,7 +66,7 @@ def check_args(args):
         from mmglip.zoo.download import resolve_weights
         args.checkpoint = resolve_weights(args.checkpoint)
     check_file(args.checkpoint, 'CHECKPOINT')
-    from mmglip.apis.inference import read_checkpoint
+    from mmglip.utils.checkpoints import read_checkpoint
     read_checkpoint(args.checkpoint, mmap=True)
 
 

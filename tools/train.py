@@ -1,5 +1,17 @@
 #!/usr/bin/env python
-"""Train a GLIP model (mmdet's tools/train.py flags)."""
+"""Train a GLIP model (mmdet's tools/train.py flags).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] \
+        [--amp] [--cfg-options key=value ...]
+
+CONFIG: a config file or a model name (glip-t_c, glip-lite, ...).
+--resume without a path continues from the newest checkpoint of the work dir
+that can be read: a checkpoint cut short (a killed run, a full disk) is moved
+aside as <name>.incomplete, never deleted, and the one before it is used.
+When the work dir has no checkpoint, training starts from scratch and says
+so. Arguments are checked before the model is built; an error in them ends
+with one line naming it (exit status 2).
+"""
 import argparse
 import os
 import os.path as osp
@@ -7,56 +19,85 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
+                              add_debug_flag, check_file, check_loop_cfgs,
+                              check_writable_dir, run_tool, warn,
+                              warn_unknown_cfg_keys)
+
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(description='Train a GLIP detector')
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=HelpFormatter)
     p.add_argument('config', help='config file or model name')
-    p.add_argument('--work-dir', help='where logs and checkpoints go')
+    p.add_argument('--work-dir', help='where logs and checkpoints go '
+                   '(default: ./work_dirs/<config name>)')
     p.add_argument('--amp', action='store_true',
-                   help='automatic mixed precision')
+                   help='automatic mixed precision (AmpOptimWrapper)')
     p.add_argument('--auto-scale-lr', action='store_true',
-                   help='scale the lr by the actual batch size')
+                   help='scale the lr by the actual batch size (needs '
+                   'auto_scale_lr.base_batch_size in the config)')
     p.add_argument('--resume', nargs='?', type=str, const='auto',
-                   help='resume from CKPT, or from the latest checkpoint '
-                   'of the work dir when no path is given')
+                   help='resume from CKPT, or from the newest readable '
+                   'checkpoint of the work dir when no path is given')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, key=value')
+                   help='override config keys, key=value; a key the config '
+                   'does not have is warned about')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                   default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                   help='set by torch.distributed launchers')
+    add_debug_flag(p)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
 def build_cfg(args):
+    """The run's config, every user input checked (no model built yet)."""
     from mmengine.config import Config
-    from mmglip.apis import resolve_config
+
+    from mmglip.apis.inference import resolve_config
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        warn_unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    check_loop_cfgs(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    check_writable_dir(cfg.work_dir, '--work-dir')
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or \
                 'base_batch_size' not in cfg.auto_scale_lr:
-            raise KeyError('--auto-scale-lr needs `auto_scale_lr = '
-                           'dict(base_batch_size=N)` in the config.')
+            raise UserError('--auto-scale-lr needs `auto_scale_lr = '
+                            'dict(base_batch_size=N)` in the config.')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        from mmglip.utils.checkpoints import latest_readable_checkpoint
+        found = latest_readable_checkpoint(
+            cfg.work_dir,
+            on_set_aside=lambda path, moved, exc: warn(
+                f'--resume: {path} cannot be read (cut short?); moved aside '
+                f'as {moved}, trying the one before'))
+        if found is None:
+            warn(f'--resume: no checkpoint in {cfg.work_dir}; training '
+                 'starts from scratch')
+            cfg.resume = False
+        else:
+            print(f'--resume: continuing from {found}')
+            cfg.resume = True
+            cfg.load_from = found
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: no checkpoint {args.resume}')
+        from mmglip.utils.checkpoints import read_checkpoint
+        check_file(args.resume, '--resume')
+        read_checkpoint(args.resume, mmap=True)
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
@@ -64,15 +105,15 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    cfg = build_cfg(args)
     import mmglip
     mmglip.register_all_modules()
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
-    cfg = build_cfg(args)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

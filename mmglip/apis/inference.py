@@ -27,6 +27,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 from mmglip.text import PromptError, name_warnings, split_texts
+from mmglip.utils.checkpoints import read_checkpoint
 from mmglip.utils.cli import did_you_mean
 from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
                                  decode_failure, list_images)
@@ -114,38 +115,6 @@ def load_weights(model: torch.nn.Module, weights: str,
     sd = ckpt.get('state_dict', ckpt)
     sd = {k[7:] if k.startswith('module.') else k: v for k, v in sd.items()}
     return load_into_model(model, sd, weights, strict=strict)
-
-
-def read_checkpoint(path: str, mmap: bool = False) -> dict:
-    """``torch.load`` a checkpoint file (on the CPU), or a UserError naming
-    the file when it is not one (a JSON or HTML file, a truncated download,
-    a folder)."""
-    from mmglip.utils.cli import UserError
-    if os.path.isdir(path):
-        raise UserError(f'{path}: is a folder, not a checkpoint file.')
-    import zipfile
-    try:
-        # mmap only works on the zip format; older files are plain pickles
-        ckpt = torch.load(path, map_location='cpu', weights_only=False,
-                          mmap=mmap and zipfile.is_zipfile(path))
-    except Exception as exc:  # noqa: BLE001 (any unreadable file)
-        head = ''
-        try:
-            with open(path, 'rb') as f:
-                head = f.read(64)
-        except OSError:
-            pass
-        hint = ' (it starts like a text file: a JSON / HTML page instead ' \
-            'of weights?)' if head[:1] in (b'{', b'<', b'[') else ''
-        reason = (str(exc).splitlines() or [''])[0][:120]
-        raise UserError(
-            f'{path}: not a readable PyTorch checkpoint{hint} '
-            f'({type(exc).__name__}: {reason}); download it again or give '
-            'another file.') from exc
-    if not isinstance(ckpt, dict):
-        raise UserError(f'{path}: holds a {type(ckpt).__name__}, not a '
-                        'checkpoint (a dict of weights).')
-    return ckpt
 
 
 def _quiet_init_weights(model) -> None:

@@ -2,9 +2,25 @@
 
 Each run lives in ``WORK/runs/<task>/<mode>/shot<k>_seed<s>/`` and is done
 when its ``result.json`` exists: a finished run is never redone, a killed one
-resumes from its last checkpoint. ``WORK/benchmark.json`` records what the
-results were made with (model config, weights, data root, schedule, options);
-a work dir made with another configuration is refused, not mixed.
+resumes from its newest readable checkpoint. A finished run keeps its
+results and the weights of its best checkpoint (``weights_best.pth``:
+state_dict + meta, named in ``result.json``); its other checkpoints are
+deleted once ``result.json`` is written, unless ``--keep-checkpoints``.
+
+``WORK/benchmark.json`` records what the results were made with, by content:
+the SHA-256 of the ``--weights`` file, of the resolved model config and
+schedule (``_base_`` files included), the ``--cfg-options``, and per task
+the SHA-256 of its resolved dataset config (with ``--data-root`` applied for
+ODinW tasks). A later call may run a subset of the tasks or add new ones
+(they are added to the record); a call whose weights, model config,
+schedule or options differ, or that gives a recorded task another dataset
+config, is refused (nothing in the work dir is changed), never mixed.
+Work dirs of the older record format (no per-task digests, weights by path
+only) are refused too: their results cannot be checked, so they are not
+migrated.
+
+Light to import (no torch or mmdet at module level): the command-line tool
+checks its arguments with it before the heavy imports.
 """
 import hashlib
 import json
@@ -12,15 +28,28 @@ import os
 import os.path as osp
 import time
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from .report import write_reports
 
-from mmglip.datasets.odinw import ODINW13_TASKS
-from mmglip.utils.cli import UserError
+from mmglip.utils.checkpoints import remove_checkpoints
+from mmglip.utils.cli import UserError, did_you_mean, warn
 
-ODINW_TASKS = tuple(ODINW13_TASKS)
+#: The 13 ODinW task names (as ``mmglip.datasets.odinw.ODINW13_TASKS``,
+#: spelled out so that checking ``--tasks`` needs no mmdet import; a test
+#: keeps the two equal).
+ODINW_TASKS = ('AerialMaritimeDrone', 'Aquarium', 'CottontailRabbits',
+               'EgoHands', 'NorthAmericaMushrooms', 'Packages', 'PascalVOC',
+               'pistols', 'pothole', 'Raccoon', 'ShellfishOpenImages',
+               'thermalDogsAndPeople', 'VehiclesOpenImages')
 MODES = ('full', 'prompt', 'linear')
+#: version of ``benchmark.json``; other versions are refused
+RECORD_FORMAT = 2
+#: keys of ``benchmark.json`` that must match for a work dir to be reused
+#: (tasks are compared one by one)
+COMPARED_KEYS = ('weights_sha256', 'model_config_sha256', 'schedule_sha256',
+                 'cfg_options')
+_CHUNK = 1 << 20
 
 
 class BenchmarkError(UserError, RuntimeError):
@@ -39,19 +68,41 @@ class RunSpec:
         return f'{self.task}/{self.mode}/shot{self.shot}_seed{self.seed}'
 
 
+def unique(values: Sequence, option: str) -> List:
+    """``values`` without repeats, in first-occurrence order; one
+    ``warning:`` line on stderr names the repeated values of ``option``."""
+    out, repeated = [], []
+    for value in values:
+        if value not in out:
+            out.append(value)
+        elif value not in repeated:
+            repeated.append(value)
+    if repeated:
+        warn(f'{option}: {", ".join(str(v) for v in repeated)} given more '
+             'than once; each is used once.')
+    return out
+
+
 def plan_runs(tasks: Sequence[str], shots: Sequence, seeds: Sequence[int],
               modes: Sequence[str]) -> List[RunSpec]:
-    """All runs; zero-shot and full-data runs once per task / mode (no
-    sampling, so no seeds), zero-shot under mode ``zero-shot``."""
-    runs = []
+    """All runs, each once, in order; zero-shot and full-data runs once per
+    task / mode (no sampling, so no seeds), zero-shot under mode
+    ``zero-shot``. Repeats in the arguments plan nothing twice."""
+    runs, seen = [], set()
+
+    def add(spec):
+        if spec not in seen:
+            seen.add(spec)
+            runs.append(spec)
+
     for task in tasks:
         for shot in shots:
             if shot == 0:
-                runs.append(RunSpec(task, 0, 0, 'zero-shot'))
+                add(RunSpec(task, 0, 0, 'zero-shot'))
                 continue
             for mode in modes:
                 for seed in (seeds if shot != 'all' else seeds[:1]):
-                    runs.append(RunSpec(task, shot, seed, mode))
+                    add(RunSpec(task, shot, seed, mode))
     return runs
 
 
@@ -61,6 +112,7 @@ def shard(runs: List[RunSpec], rank: int, world_size: int) -> List[RunSpec]:
 
 
 def parse_shots(values: Sequence[str]) -> List[Union[int, str]]:
+    """``--shots`` values -> 0, 1, 3, 5, 10 or ``'all'`` (repeats kept)."""
     out = []
     for v in values:
         if v == 'all':
@@ -72,9 +124,93 @@ def parse_shots(values: Sequence[str]) -> List[Union[int, str]]:
     return out
 
 
-def file_digest(path: str) -> str:
+def check_tasks(tasks: Sequence[str], data_root: str) -> None:
+    """Check ``--tasks`` (ODinW task names or dataset config files) and,
+    if ODinW names are used, ``--data-root``; no heavy imports."""
+    for task in tasks:
+        if task.endswith('.py'):
+            if not osp.isfile(task):
+                raise BenchmarkError(f'--tasks {task}: no such dataset '
+                                     'config file.')
+        elif task not in ODINW_TASKS:
+            raise BenchmarkError(
+                f'--tasks: unknown task {task!r}'
+                f'{did_you_mean(task, ODINW_TASKS)}; give ODinW task names '
+                f'({", ".join(ODINW_TASKS)}) or dataset config files (.py).')
+    odinw = [t for t in tasks if t in ODINW_TASKS]
+    if odinw and not osp.isdir(data_root):
+        raise BenchmarkError(
+            f'--data-root {data_root}: no such folder (the ODinW tasks '
+            f'{", ".join(odinw)} are read from it); give the root of the '
+            'ODinW tasks (official layout).')
+
+
+def task_configs(tasks: Sequence[str]) -> Dict[str, str]:
+    """Task name -> dataset config path. An ODinW task is named as given, a
+    dataset config file by its file name without ``.py``. Two files of the
+    same name would share their runs and are refused; the same file given
+    twice is used once."""
+    from mmglip.datasets.odinw import odinw_config_path
+    out = {}
+    for task in tasks:
+        if task.endswith('.py'):
+            name, path = osp.splitext(osp.basename(task))[0], task
+        else:
+            name, path = task, odinw_config_path(task)
+        if name in out:
+            if osp.realpath(out[name]) == osp.realpath(path):
+                warn(f'--tasks: {task} given more than once; used once.')
+                continue
+            raise BenchmarkError(
+                f'--tasks: {out[name]} and {path} would both be task '
+                f'{name!r} (runs are named by the file name); rename one.')
+        out[name] = path
+    return out
+
+
+# ------------------------------------------------------------ fingerprints
+def file_digest(path: str, chunk_size: int = _CHUNK) -> str:
+    """SHA-256 (hex) of a file's content, read in chunks (checkpoints can
+    be several GB)."""
+    sha = hashlib.sha256()
     with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
+        for block in iter(lambda: f.read(chunk_size), b''):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as JSON-able data that is the same whenever the value is
+    the same: dict keys as text (non-text keys by ``repr``), tuples as
+    lists, functions and classes by their dotted name, other objects by
+    ``repr``."""
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else repr(k)): _canonical(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, type) or callable(value):
+        return (f'{getattr(value, "__module__", "?")}.'
+                f'{getattr(value, "__qualname__", repr(value))}')
+    return repr(value)
+
+
+def config_digest(cfg) -> str:
+    """SHA-256 (hex) of a config's resolved content: the merged dict of
+    ``Config.fromfile`` (``_base_`` files included, comments and layout
+    not), dumped as sorted JSON. ``cfg``: a path or a ``Config``."""
+    from mmengine.config import Config
+    if isinstance(cfg, str):
+        cfg = Config.fromfile(cfg)
+    text = json.dumps(_canonical(cfg.to_dict()), sort_keys=True,
+                      separators=(',', ':'), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _short(digest: Optional[str]) -> str:
+    return 'none' if digest is None else digest[:12]
 
 
 class FewShotBenchmark:
@@ -88,12 +224,15 @@ class FewShotBenchmark:
         schedule: schedule config path.
         weights: checkpoint to start every run from (official or mmglip).
         cfg_options: overrides applied to every run's config.
+        keep_checkpoints: keep every checkpoint of finished runs (by
+            default only the best one's weights are kept).
     """
 
     def __init__(self, model: str, work_dir: str, data_root: str,
                  task_configs: Dict[str, str], schedule: str,
                  weights: Optional[str] = None,
-                 cfg_options: Optional[Dict] = None):
+                 cfg_options: Optional[Dict] = None,
+                 keep_checkpoints: bool = False):
         from mmglip.apis import resolve_config
         self.model_config = osp.abspath(resolve_config(model))
         self.work_dir = work_dir
@@ -102,42 +241,123 @@ class FewShotBenchmark:
         self.schedule = osp.abspath(schedule)
         self.weights = weights
         self.cfg_options = cfg_options or {}
+        self.keep_checkpoints = keep_checkpoints
         if weights and not osp.isfile(weights):
             raise BenchmarkError(f'--weights {weights}: no such file.')
+        self._fingerprint = None
 
     # ----------------------------------------------------------- fingerprint
-    def fingerprint(self) -> Dict:
-        return dict(
-            model_config=self.model_config,
-            model_config_sha=file_digest(self.model_config),
-            schedule_sha=file_digest(self.schedule),
-            weights=osp.abspath(self.weights) if self.weights else None,
-            data_root=osp.abspath(self.data_root),
-            cfg_options={k: repr(v) for k, v in self.cfg_options.items()})
+    @property
+    def record_path(self) -> str:
+        return osp.join(self.work_dir, 'benchmark.json')
 
-    def check_work_dir(self) -> None:
-        """Create ``benchmark.json`` or refuse a work dir of another
-        configuration."""
-        os.makedirs(self.work_dir, exist_ok=True)
-        path = osp.join(self.work_dir, 'benchmark.json')
+    def task_entry(self, task: str) -> Dict:
+        """A task's record: its dataset config path, the SHA-256 of its
+        resolved content as the runs read it (for an ODinW task: with its
+        paths under ``--data-root``) and that data root (None for dataset
+        configs of another kind, which name their own data)."""
+        from .run import load_task_config
+        data_root = osp.abspath(self.data_root)
+        cfg = load_task_config(self.task_configs[task], data_root)
+        return dict(config=osp.abspath(self.task_configs[task]),
+                    sha256=config_digest(cfg),
+                    data_root=data_root if 'odinw_task_root' in cfg else None)
+
+    def fingerprint(self) -> Dict:
+        """What the results depend on, as written to ``benchmark.json``
+        (computed once: hashing large weights takes a while)."""
+        if self._fingerprint is None:
+            self._fingerprint = dict(
+                format=RECORD_FORMAT,
+                weights=osp.abspath(self.weights) if self.weights else None,
+                weights_sha256=file_digest(self.weights)
+                if self.weights else None,
+                model_config=self.model_config,
+                model_config_sha256=config_digest(self.model_config),
+                schedule=self.schedule,
+                schedule_sha256=config_digest(self.schedule),
+                cfg_options={k: repr(v)
+                             for k, v in self.cfg_options.items()},
+                data_root=osp.abspath(self.data_root),
+                tasks={name: self.task_entry(name)
+                       for name in self.task_configs})
+        return self._fingerprint
+
+    def _refuse(self, why: str) -> BenchmarkError:
+        return BenchmarkError(
+            f'{self.work_dir} holds results of another configuration: {why}.'
+            ' Use another --work-dir (nothing there was changed).')
+
+    def _compare(self, theirs: Dict, mine: Dict) -> None:
+        """Raise a BenchmarkError if the record ``theirs`` does not fit this
+        configuration (``mine``)."""
+        if theirs.get('format') != RECORD_FORMAT or not isinstance(
+                theirs.get('tasks'), dict):
+            raise BenchmarkError(
+                f'{self.record_path} was written by an older mmglip (it '
+                'records the weights by path and no per-task digests), so '
+                'its results cannot be checked against this configuration; '
+                'use another --work-dir (nothing there was changed).')
+        parts = []
+        for key in COMPARED_KEYS:
+            old, new = theirs.get(key), mine[key]
+            if old == new:
+                continue
+            if key == 'cfg_options':
+                parts.append(f'cfg_options {old} (recorded) vs {new} (now)')
+            else:
+                what = key[:-len('_sha256')]
+                parts.append(
+                    f'{what}: sha256 {_short(old)} recorded (from '
+                    f'{theirs.get(what)}), {_short(new)} now (from '
+                    f'{mine[what]})')
+        if parts:
+            raise self._refuse('; '.join(parts))
+        for name, entry in mine['tasks'].items():
+            old = theirs['tasks'].get(name)
+            if old is not None and old.get('sha256') != entry['sha256']:
+                root = (f', data root {entry["data_root"]}'
+                        if entry['data_root'] else '')
+                raise self._refuse(
+                    f'task {name!r}: its dataset config {entry["config"]} '
+                    f'(resolved content{root}) differs from the one its '
+                    f'results were made with ({old.get("config")}'
+                    + (f', data root {old["data_root"]}'
+                       if old.get('data_root') else '') + ')')
+
+    def check_work_dir(self, update: bool = True) -> List[str]:
+        """Refuse a work dir of another configuration, else record this one.
+
+        Creates ``benchmark.json`` in a new work dir; in a used one, checks
+        it (see the module doc) and adds the tasks it does not have yet,
+        unless ``update`` is False (workers of a multi-process job leave
+        that to rank 0). Refusing changes nothing in the work dir.
+
+        Returns:
+            the tasks of this call that the record still lacks (always
+            empty when ``update``).
+        """
         mine = self.fingerprint()
-        if osp.isfile(path):
+        path = self.record_path
+        if not osp.isfile(path):
+            if not update:
+                return list(mine['tasks'])
+            os.makedirs(self.work_dir, exist_ok=True)
+            _atomic_json(path, mine)
+            return []
+        try:
             with open(path) as f:
                 theirs = json.load(f)
-            diff = {k: (theirs.get(k), v) for k, v in mine.items()
-                    if theirs.get(k) != v}
-            if diff:
-                lines = '\n'.join(f'  {k}: {a!r} (in {path}) vs {b!r} (now)'
-                                  for k, (a, b) in diff.items())
-                raise BenchmarkError(
-                    f'{self.work_dir} holds results of another configuration:'
-                    f'\n{lines}\nUse another --work-dir (nothing there was '
-                    'changed).')
-        else:
-            tmp = path + '.part'
-            with open(tmp, 'w') as f:
-                json.dump(mine, f, indent=1)
-            os.replace(tmp, path)
+        except (OSError, ValueError) as exc:
+            raise BenchmarkError(
+                f'{path}: cannot be read ({exc}); use another --work-dir.')
+        self._compare(theirs, mine)
+        missing = [t for t in mine['tasks'] if t not in theirs['tasks']]
+        if missing and update:
+            theirs['tasks'].update({t: mine['tasks'][t] for t in missing})
+            _atomic_json(path, theirs)
+            return []
+        return missing
 
     # ------------------------------------------------------------------ runs
     def run_dir(self, spec: RunSpec) -> str:
@@ -151,20 +371,37 @@ class FewShotBenchmark:
         return None
 
     def run(self, spec: RunSpec) -> Dict:
-        """Run one spec (or return its stored result)."""
+        """Run one spec (or return its stored result).
+
+        Order matters for a kill at any point: the kept weights file is
+        written (atomically) by the run, then ``result.json`` (atomically),
+        and only then the other checkpoints are deleted; a kill before
+        ``result.json`` leaves every checkpoint to resume from.
+        """
         done = self.result(spec)
         if done is not None:
             return done
         from .run import run_one
         t0 = time.time()
         result = run_one(self, spec)
-        result.update(asdict(spec), seconds=round(time.time() - t0, 1))
-        path = osp.join(self.run_dir(spec), 'result.json')
-        tmp = path + '.part'
-        with open(tmp, 'w') as f:
-            json.dump(result, f, indent=1)
-        os.replace(tmp, path)
+        result.update(asdict(spec), seconds=round(time.time() - t0, 1),
+                      keep_checkpoints=self.keep_checkpoints)
+        _atomic_json(osp.join(self.run_dir(spec), 'result.json'), result)
+        self.tidy(spec)
         return result
+
+    def tidy(self, spec: RunSpec) -> List[str]:
+        """Delete the checkpoints of a finished run, except the weights its
+        ``result.json`` names, unless it was run with ``keep_checkpoints``.
+        Also finishes a clean-up that a kill interrupted. Returns the
+        deleted paths."""
+        result = self.result(spec)
+        if result is None or result.get('keep_checkpoints', True):
+            return []
+        kept = result.get('weights_file')
+        return remove_checkpoints(
+            self.run_dir(spec),
+            keep=[osp.join(self.work_dir, kept)] if kept else [])
 
     def report(self, specs: List[RunSpec]) -> Dict[str, str]:
         """Write the reports over every finished run of ``specs``."""
@@ -183,3 +420,11 @@ class FewShotBenchmark:
         if not results:
             raise BenchmarkError('No finished runs to report.')
         return write_reports(results, self.work_dir)
+
+
+def _atomic_json(path: str, data: Dict) -> None:
+    """Write ``data`` as JSON: complete or not at all."""
+    tmp = path + '.part'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)

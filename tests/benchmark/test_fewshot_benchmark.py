@@ -1,6 +1,8 @@
 """tools/benchmark_fewshot.py on the embedded Raccoon subset with glip-lite:
-tables and plot written, nothing redone, killed runs resume, foreign work
-dirs refused."""
+one short run (1 shot, 1 seed, 2 epochs of one image), killed after its
+first epoch and resumed, shared by the tests below: reports written, only
+the best weights kept, nothing redone, repeated arguments merged, foreign
+work dirs refused. Planning and tables are tested without training."""
 import json
 import os
 import signal
@@ -9,29 +11,17 @@ import sys
 import time
 
 import pytest
+import torch
 
-from mmglip.benchmark import (BenchmarkError, aggregate, markdown_table,
-                              plan_runs, shard)
+from mmglip.benchmark import aggregate, markdown_table, plan_runs, shard
+from mmglip.benchmark.fewshot import ODINW_TASKS, RunSpec, unique
 
 from ..conftest import REPO
 
 MODEL = 'configs/glip_lite/glip-lite_raccoon-mini.py'
 TASK = 'configs/_base_/datasets/raccoon_mini.py'
 SCHEDULE = 'configs/_base_/schedules/odinw_fewshot_cpu.py'
-
-
-def _cmd(work_dir, *extra, epochs=1):
-    return [sys.executable, 'tools/benchmark_fewshot.py', MODEL, '--tasks',
-            TASK, '--schedule', SCHEDULE, '--work-dir', str(work_dir),
-            '--cfg-options', f'train_cfg.max_epochs={epochs}',
-            'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
-            *extra]
-
-
-def _run(cmd, **kw):
-    env = dict(os.environ, HF_HUB_OFFLINE='1')
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                          env=env, **kw)
+RUN = 'runs/raccoon_mini/full/shot1_seed3'
 
 
 def test_plan_and_shard():
@@ -43,6 +33,23 @@ def test_plan_and_shard():
     parts = [shard(runs, r, 3) for r in range(3)]
     assert sorted(n for p in parts for n in (x.name for x in p)) == \
         sorted(names)
+
+
+def test_repeats_plan_nothing_twice(capsys):
+    runs = plan_runs(['A', 'A'], [0, 1, 1, 0], [3, 3, 30], ['full', 'full'])
+    assert len(runs) == len(set(runs)) == 1 + 2
+    assert runs[1] == RunSpec('A', 1, 3, 'full')
+    assert unique([3, 30, 3, 300, 30, 3], '--seeds') == [3, 30, 300]
+    err = capsys.readouterr().err
+    assert err == 'warning: --seeds: 3, 30 given more than once; each is ' \
+        'used once.\n'
+    assert unique(['full'], '--modes') == ['full']
+    assert capsys.readouterr().err == ''
+
+
+def test_task_names_match_the_datasets():
+    from mmglip.datasets.odinw import ODINW13_TASKS
+    assert ODINW_TASKS == tuple(ODINW13_TASKS)
 
 
 def test_table_mean_std_and_average():
@@ -58,79 +65,108 @@ def test_table_mean_std_and_average():
     assert '| **average (2 tasks)** | 22.5 ±' in table
 
 
-def test_two_shots_two_seeds_then_nothing_redone(tmp_path):
-    res = _run(_cmd(tmp_path, '--shots', '1', '3', '--seeds', '3', '30'))
-    assert res.returncode == 0, res.stderr[-4000:]
-    for name in ('results.json', 'results.csv', 'table.md',
-                 'ap_vs_shots.png'):
-        assert (tmp_path / name).is_file(), name
-    results = json.loads((tmp_path / 'results.json').read_text())
-    assert sorted((r['shot'], r['seed']) for r in results) == \
-        [(1, 3), (1, 30), (3, 3), (3, 30)]
-    table = (tmp_path / 'table.md').read_text()
-    assert '| raccoon_mini |' in table and '1-shot' in table
-    # the k-shot splits were written with the results
-    splits = sorted(p.name for p in (tmp_path / 'splits/raccoon_mini').iterdir())
-    assert 'fewshot_train_shot3_seed30.json' in splits
-    stamps = {p: p.stat().st_mtime_ns
-              for p in tmp_path.glob('runs/**/result.json')}
-    assert len(stamps) == 4
-
-    again = _run(_cmd(tmp_path, '--shots', '1', '3', '--seeds', '3', '30'))
-    assert again.returncode == 0, again.stderr[-4000:]
-    assert '4 already done' in again.stdout
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    assert not any(p.name.startswith('epoch_') and
-                   p.stat().st_mtime_ns > max(stamps.values())
-                   for p in tmp_path.glob('runs/**/*.pth'))
-
-    # same work dir, another configuration: refused, nothing touched
-    other = _run(_cmd(tmp_path, '--shots', '1', '--seeds', '3', epochs=2))
-    assert other.returncode != 0
-    assert 'another configuration' in other.stderr
-    assert 'cfg_options' in other.stderr
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+# ------------------------------------------------------------ one real run
+def _argv(work_dir, schedule, epochs=2, shots=('1', ), seeds=('3', )):
+    return [MODEL, '--tasks', TASK, '--schedule', str(schedule),
+            '--work-dir', str(work_dir), '--shots', *shots, '--seeds', *seeds,
+            '--cfg-options', f'train_cfg.max_epochs={epochs}',
+            'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1']
 
 
-def test_killed_run_resumes(tmp_path):
-    cmd = _cmd(tmp_path, '--shots', 'all', '--seeds', '3', epochs=3)
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, HF_HUB_OFFLINE='1'),
-                            start_new_session=True)
-    run_dir = tmp_path / 'runs/raccoon_mini/full/shotall_seed3'
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+    """A work dir with one finished run that was killed after epoch 1 (its
+    epoch 2 checkpoint then replaced by a file cut short) and resumed.
+    Returns (work dir, schedule, stderr of the resumed call)."""
+    root = tmp_path_factory.mktemp('benchmark')
+    # the CPU schedule, with the 1-shot set not repeated: one image, one
+    # iteration per epoch
+    schedule = root / 'schedule.py'
+    schedule.write_text(f'_base_ = {str(REPO / SCHEDULE)!r}\n'
+                        'fewshot_repeats = {1: 1}\n')
+    work = root / 'work'
+    cmd = [sys.executable, 'tools/benchmark_fewshot.py',
+           *_argv(work, schedule)]
+    env = dict(os.environ, HF_HUB_OFFLINE='1')
+    first_log = root / 'first_call.log'
+    with open(first_log, 'w') as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log,
+                                stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    run_dir = work / RUN
     deadline = time.time() + 600
-    # mmengine writes last_checkpoint once epoch_1.pth is complete
-    while not (run_dir / 'last_checkpoint').is_file():
-        assert proc.poll() is None and time.time() < deadline
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        # mmengine writes last_checkpoint once epoch_1.pth is complete
+        while not (run_dir / 'last_checkpoint').is_file():
+            assert proc.poll() is None, first_log.read_text()[-4000:]
+            assert time.time() < deadline, 'no checkpoint after 10 min'
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert not (run_dir / 'result.json').exists()
+    assert (run_dir / 'epoch_1.pth').is_file()
+    # as if the kill had come while epoch 2 was being saved
+    data = (run_dir / 'epoch_1.pth').read_bytes()
+    (run_dir / 'epoch_2.pth').write_bytes(data[:len(data) // 2])
 
-    res = _run(cmd)
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                         env=env)
     assert res.returncode == 0, res.stderr[-4000:]
+    return work, schedule, res.stderr
+
+
+def test_killed_run_resumes_and_keeps_best_weights(finished):
+    work, _, stderr = finished
+    run_dir = work / RUN
     log = '\n'.join(p.read_text() for p in run_dir.glob('*/*.log'))
+    assert 'epoch_2.pth cannot be read' in stderr
     assert 'resumed epoch: 1' in log
     result = json.loads((run_dir / 'result.json').read_text())
-    assert result['epochs'] == 3 and 0 <= result['ap'] <= 100
+    assert result['epochs'] == 2 and 0 <= result['ap'] <= 100
+    # only the best weights stay: no epoch, best, pointer or set-aside file
+    assert sorted(p.name for p in run_dir.iterdir() if p.is_file()) == [
+        'glip-lite_raccoon-mini.py', 'result.json', 'weights_best.pth']
+    assert result['weights_file'] == RUN + '/weights_best.pth'
+    weights = torch.load(work / result['weights_file'], map_location='cpu',
+                         weights_only=False)
+    assert set(weights) == {'state_dict', 'meta'}
+    assert weights['meta']['epoch'] in (1, 2)
+    # reports and the k-shot splits
+    for name in ('results.json', 'results.csv', 'table.md',
+                 'ap_vs_shots.png'):
+        assert (work / name).is_file(), name
+    assert '| raccoon_mini |' in (work / 'table.md').read_text()
+    assert (work / 'splits/raccoon_mini/fewshot_train_shot1_seed3.json'
+            ).is_file()
 
 
-def test_unreadable_checkpoint_is_set_aside(tmp_path):
-    import torch
-
-    from mmglip.benchmark.run import latest_checkpoint
-    torch.save({'meta': {}}, tmp_path / 'epoch_1.pth')
-    (tmp_path / 'epoch_2.pth').write_bytes(b'cut short by a kill')
-    assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
-    assert (tmp_path / 'epoch_2.pth.incomplete').is_file()
-    assert latest_checkpoint(str(tmp_path / 'none')) is None
+def _stamps(work):
+    return {p: p.stat().st_mtime_ns for p in work.glob('runs/**/*')
+            if p.is_file()}
 
 
-def test_bad_inputs():
-    res = _run([sys.executable, 'tools/benchmark_fewshot.py', MODEL,
-                '--tasks', 'NoSuchTask', '--work-dir', '/tmp/unused'])
-    assert res.returncode != 0 and "unknown task 'NoSuchTask'" in res.stderr
-    with pytest.raises(BenchmarkError, match="--shots '2'"):
-        from mmglip.benchmark.fewshot import parse_shots
-        parse_shots(['1', '2'])
+def test_nothing_redone_and_repeats_merged(finished, run_benchmark):
+    work, schedule, _ = finished
+    stamps = _stamps(work)
+    status, out, err = run_benchmark(
+        *_argv(work, schedule, shots=('1', '1'), seeds=('3', '3')))
+    assert status == 0, err
+    assert '1 runs planned' in out and '1 already done' in out
+    warnings = [line for line in err.splitlines()
+                if line.startswith('warning:')]
+    assert warnings == [
+        'warning: --shots: 1 given more than once; each is used once.',
+        'warning: --seeds: 3 given more than once; each is used once.']
+    assert _stamps(work) == stamps
+
+
+def test_other_configuration_refused(finished, run_benchmark):
+    work, schedule, _ = finished
+    stamps = _stamps(work)
+    record = (work / 'benchmark.json').read_bytes()
+    status, _, err = run_benchmark(*_argv(work, schedule, epochs=3))
+    assert status == 2 and 'Traceback' not in err
+    assert 'another configuration' in err and 'cfg_options' in err
+    assert (work / 'benchmark.json').read_bytes() == record
+    assert _stamps(work) == stamps

@@ -38,8 +38,17 @@ def test_train_then_resume(tmp_path):
     losses = [loss for _, _, loss in first]
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3, losses
 
+    # the newest checkpoint was cut short (a killed save, a full disk):
+    # --resume sets it aside, names it, and continues from epoch 2
+    newest = tmp_path / 'epoch_3.pth'
+    data = newest.read_bytes()
+    newest.write_bytes(data[:len(data) // 3])
     res = _train(tmp_path, 'train_cfg.max_epochs=4', '--resume')
-    assert 'resumed epoch: 3' in (res.stdout + res.stderr)
+    out = res.stdout + res.stderr
+    assert f'{newest} cannot be read' in out
+    assert 'resumed epoch: 2' in out
+    assert (tmp_path / 'epoch_3.pth.incomplete').read_bytes() == \
+        data[:len(data) // 3]  # kept, not deleted
     assert (tmp_path / 'epoch_4.pth').is_file()
     resumed = [r for r in _losses(tmp_path) if r[0] == 4]
     assert resumed and resumed[0][1] > first[-1][1]  # iteration continues
@@ -58,3 +67,51 @@ def test_train_then_resume(tmp_path):
          str(tmp_path / 'epoch_4.pth'), '--out', str(out)], cwd=REPO,
         capture_output=True, text=True)
     assert again.returncode != 0 and 'not overwriting' in again.stderr
+
+
+def _train_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('train_tool',
+                                                  REPO / 'tools/train.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_resume_in_an_empty_work_dir_says_it_starts_from_scratch(
+        tmp_path, capsys):
+    tool = _train_tool()
+    cfg = tool.build_cfg(tool.parse_args(
+        [CONFIG, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.resume is False
+    assert f'no checkpoint in {tmp_path}; training starts from scratch' in \
+        capsys.readouterr().err
+
+
+def test_config_typos_are_named_before_training(tmp_path, capsys):
+    from mmglip.utils.cli import run_tool
+    tool = _train_tool()
+    # a key mmengine would add silently: a warning naming the closest key
+    cfg = tool.build_cfg(tool.parse_args(
+        [CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+         'model.test_cfg.max_per_imgg=1']))
+    err = capsys.readouterr().err
+    assert "model.test_cfg has no key 'max_per_imgg' (did you mean " \
+        "'max_per_img'?)" in err
+    assert cfg.model.test_cfg.max_per_img == 100  # nothing changed
+    # a loop option that does not exist: one line, exit 2, no training
+    status = run_tool(tool.main, [CONFIG, '--work-dir', str(tmp_path),
+                                  '--cfg-options', 'train_cfg.max_epoch=1'])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert lines[-1].startswith("error: train_cfg.max_epoch: "
+                                "EpochBasedTrainLoop has no option "
+                                "'max_epoch' (did you mean 'max_epochs'?)")
+    assert not list(tmp_path.iterdir())  # nothing written
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(b'PK\x03\x04' + b'\0' * 100)
+    status = run_tool(tool.main, [CONFIG, '--work-dir', str(tmp_path / 'w'),
+                                  '--resume', str(cut)])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and err.startswith(
+        f'error: {cut}: not a readable PyTorch checkpoint')
