@@ -23,7 +23,9 @@ from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
 
 def convert_file(src: str, dst: str, key: str = 'model',
                  force: bool = False) -> dict:
-    """Convert ``src`` into ``dst``; returns the written checkpoint's meta."""
+    """Convert ``src`` into ``dst`` with :func:`mmglip.zoo.official.to_mmglip`
+    (the conversion every loader uses); returns the written checkpoint's
+    meta."""
     check_file(src, 'SRC')
     if osp.exists(dst) and not force:
         raise UserError(f'{dst} exists; pass --force to replace it.')
@@ -31,16 +33,19 @@ def convert_file(src: str, dst: str, key: str = 'model',
     import torch
 
     from mmglip.utils.checkpoints import read_checkpoint
-    from mmglip.zoo.official import (extract_state_dict,
-                                     official_fusion_layout,
-                                     official_to_mmglip)
-    ckpt = read_checkpoint(src)
-    sd = extract_state_dict(ckpt, key)
-    fused, blocks = official_fusion_layout(sd)
-    converted, left = official_to_mmglip(sd)
-    meta = dict(source=osp.abspath(src), weights_key=key,
-                fusion=fused, fusion_blocks=blocks, not_converted=left,
-                dropped=sorted(k for k in ckpt if k not in (key, )))
+    from mmglip.zoo.official import is_official, to_mmglip
+    ckpt = read_checkpoint(src, mmap=True)
+    if not is_official(ckpt):
+        raise UserError(
+            f'SRC {src}: not an official GLIP checkpoint (no "model" entry '
+            'with official keys, nor official keys at its top level); an '
+            'mmglip checkpoint loads as it is.')
+    converted, meta = to_mmglip(ckpt, key, src)
+    # the file records its layout (also in the state dict's _metadata):
+    # loaders refuse it for a config of another GLIP variant
+    meta = dict(meta, source=osp.abspath(src), layout='mmglip',
+                converted_from='official',
+                not_converted=meta['ignored'] + meta['unconverted'])
     tmp = f'{dst}.part{os.getpid()}'
     try:
         torch.save(dict(state_dict=converted, meta=meta), tmp)
@@ -57,7 +62,8 @@ def main(argv=None):
     p.add_argument('src', help='official GLIP .pth')
     p.add_argument('dst', help='output .pth in mmglip layout')
     p.add_argument('--key', default='model', choices=['model', 'model_ema'],
-                   help='which weights to keep')
+                   help='which weights to keep (model_ema: an error for a '
+                   'file saved without EMA)')
     p.add_argument('--force', action='store_true', help='replace DST')
     add_debug_flag(p)
     args = p.parse_args(argv)
@@ -66,8 +72,12 @@ def main(argv=None):
               f'{meta["fusion_blocks"]} DyHead blocks, no fusion')
     print(f'{args.src} ({layout}) -> {args.dst}')
     print(f'dropped entries: {", ".join(meta["dropped"]) or "none"}; '
-          f'{len(meta["not_converted"])} unused official keys '
+          f'{len(meta["ignored"])} unused official keys '
           '(buffers, unused cls_logits, pooler)')
+    if meta['unconverted']:
+        print(f'warning: {len(meta["unconverted"])} unknown official keys '
+              f'left out: {", ".join(meta["unconverted"][:10])}',
+              file=sys.stderr)
 
 
 if __name__ == '__main__':

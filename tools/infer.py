@@ -15,8 +15,9 @@ keeps what was written; --skip-existing continues it):
   OUT/preds/<name>.json  labels, label_names, scores, bboxes (x1, y1, x2, y2
                          in original pixels), texts, img_path
   OUT/vis/<name>.<ext>   the image with the boxes drawn
-<name> is the image's path relative to the inputs' common folder, without
-its suffix (with it where two inputs would share a name: x.jpg + x.png).
+<name> is the image's file name without suffix; where two inputs share it,
+their paths relative to the inputs' common folder (a/x, b/x), with the
+suffix where that is still ambiguous (x.jpg + x.png).
 Existing outputs are never overwritten unless --overwrite is given.
 
 An image that cannot be read is skipped with one line naming it. Exit
@@ -33,7 +34,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_device, check_file,
+                              add_debug_flag, check_device,
                               check_writable_dir, non_negative_float,
                               positive_int, run_tool, warn,
                               warn_unknown_cfg_keys)
@@ -51,7 +52,8 @@ def parse_args(argv=None):
                    'initialisation, pretrained parts only)')
     p.add_argument('--weights-key', default='model',
                    choices=['model', 'model_ema'],
-                   help='which weights of an official file')
+                   help='which weights: model, or model_ema (EMA weights; '
+                   'an error for a file saved without EMA)')
     p.add_argument('--texts', required=True, nargs='+',
                    help='class names / phrases: one string split on ". ", '
                    'or several strings, one name each')
@@ -120,15 +122,26 @@ def list_inputs(inputs):
 
 
 def output_names(images):
-    """image path -> its output name (relative to the inputs' common
-    folder, without suffix unless two images would share it)."""
+    """image path -> its output name: the file's stem (``x``), unless two
+    images share it; then its path relative to the inputs' common folder
+    (``a/x``), with its suffix where that still collides (``a/x.jpg``)."""
+    def clashing(names):
+        return {n for n in names if names.count(n) > 1}
+
     real = [osp.abspath(p) for p in images]
     base = osp.commonpath([osp.dirname(p) for p in real])
     rel = [osp.relpath(p, base) for p in real]
-    stems = [osp.splitext(r)[0] for r in rel]
-    clash = {s for s in stems if stems.count(s) > 1}
-    return {img: (r if s in clash else s)
-            for img, r, s in zip(images, rel, stems)}
+    stems = [osp.splitext(osp.basename(r))[0] for r in rel]
+    rel_stems = [osp.splitext(r)[0] for r in rel]
+    out = {}
+    for img, stem, rel_stem, r in zip(images, stems, rel_stems, rel):
+        if stem not in clashing(stems):
+            out[img] = stem
+        elif rel_stem not in clashing(rel_stems):
+            out[img] = rel_stem
+        else:
+            out[img] = r
+    return out
 
 
 def output_paths(out_dir, name, image, vis):
@@ -160,17 +173,11 @@ def check_outputs(args, images, names):
             'them, or choose another --out-dir.')
 
 
-def check_weights_arg(weights):
-    """An existing file, or a zoo name (``glip-t_c``, ``mmglip://...``)."""
-    if osp.exists(weights):
-        check_file(weights, '--weights')
-        from mmglip.utils.checkpoints import read_checkpoint
-        read_checkpoint(weights, mmap=True)  # a JSON / truncated file: now
-        return
-    from mmglip.zoo.download import is_zoo_reference
-    if not is_zoo_reference(weights):
-        raise UserError(f'--weights {weights}: no such file, nor a zoo name '
-                        '(see tools/download.py --list).')
+def check_weights_arg(weights, key='model'):
+    """An existing checkpoint file with ``key`` weights, or a zoo name
+    (``glip-t_c``, ``mmglip://...``): mmglip.zoo.weights.check_source."""
+    from mmglip.zoo.weights import check_source
+    check_source(weights, key, '--weights')
 
 
 def write_json(path, data):
@@ -205,7 +212,7 @@ def main(argv=None):
     out_names = output_names(images)
     check_outputs(args, images, out_names)
     if args.weights:
-        check_weights_arg(args.weights)
+        check_weights_arg(args.weights, args.weights_key)
     check_device(args.device)
     from mmglip.apis.inference import resolve_config
     config = resolve_config(args.model)

@@ -6,8 +6,11 @@
 
 CONFIG: a config file or a model name; CHECKPOINT: an mmglip checkpoint, an
 official GLIP file or a zoo name (glip-t_c, mmglip://glip-t_c). Arguments
-are checked before the model is built; an error in them ends with one line
-naming it (exit status 2). --out never replaces an existing file.
+are checked, and the weights read (a zoo model fetched), before the model is
+built; an error in them ends with one line naming it (exit status 2). The
+weights are loaded as by mmglip.apis.load_weights: a checkpoint of another
+GLIP variant is refused, missing / unexpected keys are reported (the
+evaluation goes on). --out never replaces an existing file.
 """
 import argparse
 import os
@@ -48,7 +51,8 @@ def parse_args(argv=None):
 
 
 def check_args(args):
-    """Every input checked before the model is built."""
+    """Every input checked before the model is built; returns the weights,
+    ``(state_dict, meta)`` of :func:`mmglip.zoo.weights.state_dict_from`."""
     from mmglip.apis.inference import resolve_config
     resolve_config(args.config)
     if args.out is not None:
@@ -60,14 +64,11 @@ def check_args(args):
         check_writable_dir(osp.dirname(args.out) or '.', '--out')
     if args.show_dir:
         check_writable_dir(args.show_dir, '--show-dir')
-    from mmglip.zoo.download import is_zoo_reference
-    if not osp.exists(args.checkpoint) and is_zoo_reference(
-            args.checkpoint):
-        from mmglip.zoo.download import resolve_weights
-        args.checkpoint = resolve_weights(args.checkpoint)
-    check_file(args.checkpoint, 'CHECKPOINT')
-    from mmglip.utils.checkpoints import read_checkpoint
-    read_checkpoint(args.checkpoint, mmap=True)
+    if osp.exists(args.checkpoint):
+        check_file(args.checkpoint, 'CHECKPOINT')
+    # a zoo name is fetched (mmglip.zoo.hub) and verified here
+    from mmglip.zoo.weights import state_dict_from
+    return state_dict_from(args.checkpoint)
 
 
 def build_cfg(args):
@@ -85,21 +86,44 @@ def build_cfg(args):
     check_writable_dir(cfg.work_dir, '--work-dir')
     # a full checkpoint carries BERT: no pretrained download needed
     cfg.model.language_model.pretrained = False
-    cfg.load_from = args.checkpoint
+    # the weights are loaded by load_checked_weights, not mmengine's loader
+    cfg.load_from = None
     if args.show_dir:
         cfg.default_hooks.visualization.update(
             dict(draw=True, test_out_dir=osp.abspath(args.show_dir)))
     return cfg
 
 
+def load_checked_weights(runner, weights):
+    """Load ``weights`` (from :func:`check_args`) into the runner's model
+    with :func:`mmglip.zoo.weights.load_into_model`; non-strict as
+    mmengine's ``load_from``: the report (logged) lists missing / unexpected
+    keys and the evaluation goes on; another variant's file is refused."""
+    import logging
+
+    from mmengine.model import is_model_wrapper
+
+    from mmglip.zoo.weights import load_into_model
+    model = runner.model.module if is_model_wrapper(runner.model) else \
+        runner.model
+    state_dict, meta = weights
+    report = load_into_model(model, state_dict, meta['label'], strict=False,
+                             meta=meta)
+    runner.logger.log(logging.INFO if report.ok else logging.WARNING,
+                      str(report))
+    return report
+
+
 def main(argv=None):
     args = parse_args(argv)
-    check_args(args)
+    weights = check_args(args)
     cfg = build_cfg(args)
     import mmglip
     mmglip.register_all_modules()
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
+    load_checked_weights(runner, weights)
+    del weights  # the model holds them now
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(

@@ -27,14 +27,13 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 from mmglip.text import PromptError, name_warnings, split_texts
-from mmglip.utils.checkpoints import read_checkpoint
+from mmglip.utils.checkpoints import read_checkpoint  # noqa: F401 (API)
 from mmglip.utils.cli import did_you_mean
 from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
                                  decode_failure, list_images)
-from mmglip.zoo.download import is_zoo_reference, resolve_weights
 from mmglip.zoo.index import load_index, model_names
-from mmglip.zoo.official import (LoadReport, is_official, load_into_model,
-                                 load_official)
+# the one weights path, re-exported as mmglip.apis.load_weights
+from mmglip.zoo.weights import LoadReport, load_weights  # noqa: F401
 
 
 class _ModelNames:
@@ -94,29 +93,6 @@ def resolve_config(model: str) -> str:
         f'{did_you_mean(model, list(MODEL_NAMES) + list(LOCAL_MODELS))}.')
 
 
-def load_weights(model: torch.nn.Module, weights: str,
-                 key: str = 'model', strict: bool = True) -> LoadReport:
-    """Load an official GLIP file, an mmglip / mmengine checkpoint, or a zoo
-    model by name (``glip-t_c`` or ``mmglip://glip-t_c``: from the cache,
-    downloaded and verified on first use, see :mod:`mmglip.zoo.download`)."""
-    if not os.path.isfile(weights) and is_zoo_reference(weights):
-        weights = resolve_weights(weights, weights_key=key)
-    if not os.path.isfile(weights):
-        raise FileNotFoundError(
-            f'Weights file not found: {weights} (nor a zoo name: '
-            f'{", ".join(MODEL_NAMES)}).')
-    ckpt = read_checkpoint(weights)
-    official = is_official(ckpt.get(key, ckpt)) if isinstance(
-        ckpt.get(key, ckpt), dict) else False
-    if official:
-        if key not in ckpt:
-            ckpt, key = {'model': ckpt}, 'model'
-        return load_official(model, ckpt, key, strict=strict, source=weights)
-    sd = ckpt.get('state_dict', ckpt)
-    sd = {k[7:] if k.startswith('module.') else k: v for k, v in sd.items()}
-    return load_into_model(model, sd, weights, strict=strict)
-
-
 def _quiet_init_weights(model) -> None:
     """``model.init_weights()`` without mmengine's per-parameter INFO log
     (over a thousand lines for glip-lite); warnings still show."""
@@ -140,9 +116,13 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
 
     Args:
         config: config path, zoo name or Config.
-        weights: checkpoint (official or mmglip); without it the model keeps
-            its initialisation (pretrained parts loaded by init_weights).
-        weights_key: ``model`` or ``model_ema`` for official files.
+        weights: an official GLIP file, an mmglip checkpoint or a zoo name
+            (``glip-t_c``, ``mmglip://glip-t_c``), loaded by
+            :func:`mmglip.zoo.weights.load_weights`; without it the model
+            keeps its initialisation (pretrained parts loaded by
+            init_weights).
+        weights_key: ``model`` or ``model_ema`` weights (a file without EMA
+            weights is an error for ``model_ema``).
         language_model: hub id or local directory replacing the config's
             language model name.
     """

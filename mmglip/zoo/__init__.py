@@ -1,5 +1,8 @@
-"""The model zoo: official checkpoint conversion (:mod:`.official`), the
-model index (:mod:`.index`) and the downloader (:mod:`.download`).
+"""The model zoo: official checkpoint conversion as pure functions
+(:mod:`.official`), the one weights path from a file or zoo name to a
+model (:mod:`.weights`), the model index (:mod:`.index`), verified
+downloads from the Hugging Face Hub or a plain mirror (:mod:`.hub`) and the
+ODinW datasets (:mod:`.odinw_data`).
 
 Names are imported on first use, so that reading the index or downloading
 does not import torch / mmdet (conversion does).
@@ -8,23 +11,26 @@ import importlib
 
 _EXPORTS = {
     'CheckpointMismatchError': 'official',
-    'LoadReport': 'official',
     'extract_state_dict': 'official',
     'is_official': 'official',
-    'load_into_model': 'official',
-    'load_official': 'official',
     'mmglip_to_official': 'official',
     'official_to_mmglip': 'official',
+    'to_mmglip': 'official',
+    'LoadReport': 'weights',
+    'load_into_model': 'weights',
+    'load_weights': 'weights',
+    'state_dict_from': 'weights',
+    'download_odinw': 'odinw_data',
     'ModelIndex': 'index',
     'ZooEntry': 'index',
     'UnknownModelError': 'index',
     'get_entry': 'index',
     'load_index': 'index',
-    'ChecksumMismatchError': 'download',
-    'DownloadError': 'download',
-    'ZooError': 'download',
-    'fetch': 'download',
-    'resolve_weights': 'download',
+    'SCHEME': 'hub',
+    'ZooError': 'hub',
+    'fetch_file': 'hub',
+    'fetch_weights': 'hub',
+    'is_zoo_reference': 'hub',
 }
 
 __all__ = sorted(_EXPORTS)

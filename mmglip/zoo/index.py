@@ -2,9 +2,11 @@
 
 The index is the single source of truth for the model zoo: the zoo names
 that ``tools/infer.py`` / ``tools/test.py`` accept
-(:data:`mmglip.apis.MODEL_NAMES`), the download tool
-(:mod:`mmglip.zoo.download`), ``mim download mmglip`` and the tables of
-``model_zoo.md`` (generated here; a test compares them).
+(:data:`mmglip.apis.MODEL_NAMES`), the downloads (:mod:`mmglip.zoo.hub`:
+``Hub Repo`` / ``Hub Revision`` of the collection, ``Weight File``,
+``SHA256``, ``File Size``, ``Deep Fusion`` / ``Fusion Blocks`` of each model),
+``mim download mmglip`` (``Weights``, the same file's hub URL) and the tables
+of ``model_zoo.md`` (generated here; a test compares them).
 
 It is OpenMMLab's model-index format (``Import`` / ``Collections`` /
 ``Models`` with ``Name``, ``In Collection``, ``Config``, ``Metadata``,
@@ -32,6 +34,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Union
+
+import urllib.parse
 
 import yaml
 from mmglip.utils.cli import UserError
@@ -76,8 +80,8 @@ class ZooEntry:
     """A released model: its config, weights and numbers."""
     name: str
     config: str  # relative to the index root, e.g. configs/glip/x.py
-    weights: str  # download URL
-    weight_file: str
+    weights: str  # download URL (mim's)
+    weight_file: str  # the file in the hub repository
     collection: Optional[str] = None
     variant: Optional[str] = None
     file_size: Optional[int] = None
@@ -94,6 +98,17 @@ class ZooEntry:
     results: List[Result] = field(default_factory=list)
     metadata: Dict = field(default_factory=dict)
     source_file: Optional[str] = None
+    hub_repo: Optional[str] = None  # e.g. GLIPModel/GLIP
+    hub_revision: Optional[str] = None  # branch, tag or commit
+
+    @property
+    def hub_url(self) -> Optional[str]:
+        """``https://huggingface.co/<repo>/resolve/<revision>/<file>``."""
+        if not (self.hub_repo and self.hub_revision):
+            return None
+        return (f'https://huggingface.co/{self.hub_repo}/resolve/'
+                f'{urllib.parse.quote(self.hub_revision, safe="")}/'
+                f'{urllib.parse.quote(self.weight_file)}')
 
     @property
     def display_name(self) -> str:
@@ -121,7 +136,18 @@ class ModelIndex:
     def __init__(self, entries: List[ZooEntry], collections: List[Dict],
                  root: Path, path: Path):
         self.entries: Dict[str, ZooEntry] = {}
+        hub = {c.get('Name'): c.get('Metadata') or {} for c in collections}
+        #: the hub repository / revision of the (first) collection naming one
+        self.hub_repo = next((_first(m, 'Hub Repo') for m in hub.values()
+                              if _first(m, 'Hub Repo')), None)
+        self.hub_revision = next((_first(m, 'Hub Revision')
+                                  for m in hub.values()
+                                  if _first(m, 'Hub Revision')), None)
         for entry in entries:
+            meta = hub.get(entry.collection, {})
+            entry.hub_repo = entry.hub_repo or _first(meta, 'Hub Repo')
+            entry.hub_revision = entry.hub_revision or _first(
+                meta, 'Hub Revision')
             if entry.name in self.entries:
                 raise ModelIndexError(
                     f'{entry.source_file}: model name {entry.name!r} is '
@@ -181,6 +207,14 @@ class ModelIndex:
                 problems.append(
                     f'{where}: Weight File {e.weight_file!r} is not the file '
                     f'of its Weights URL {e.weights!r}')
+            if not (e.hub_repo and e.hub_revision):
+                problems.append(f'{where}: needs Hub Repo and Hub Revision '
+                                '(in its Metadata or its collection\'s)')
+            elif e.weights != e.hub_url:
+                problems.append(
+                    f'{where}: Weights {e.weights} is not {e.hub_url}, the '
+                    'file that Hub Repo / Hub Revision / Weight File name '
+                    '(mim downloads Weights, mmglip the hub file)')
             if e.sha256 is not None and not _SHA256.match(e.sha256):
                 problems.append(f'{where}: SHA256 must be 64 lower-case hex '
                                 f'digits or null, got {e.sha256!r}')
@@ -264,6 +298,8 @@ def _parse_model(raw: Dict, source: Path) -> ZooEntry:
         finetune_config=_first(meta, 'Fine-tune Config'),
         official_config=_first(meta, 'Official Config'),
         lvisbest_file=_first(meta, 'LVIS-best Weight File'),
+        hub_repo=_first(meta, 'Hub Repo'),
+        hub_revision=_first(meta, 'Hub Revision'),
         results=results,
         metadata=dict(meta),
         source_file=os.fspath(source))
@@ -369,7 +405,7 @@ def _size(entry: ZooEntry) -> str:
 
 def _sha(entry: ZooEntry) -> str:
     if entry.sha256 is None:
-        return 'not pinned (server checksum, recorded on first download)'
+        return 'not pinned (the hub\'s LFS SHA-256 is checked)'
     return f'`{entry.sha256[:16]}...`'
 
 
@@ -606,7 +642,7 @@ def write_mim_overlay(dest: Union[str, Path], mirror: str,
         python -m mmglip.zoo.index --mim-overlay DIR --mirror URL
         PYTHONPATH=DIR mim download mmglip --config glip-t_c --dest .
 
-    Prefer ``tools/download.py``, which also verifies, resumes and converts.
+    Prefer ``tools/download.py``, which verifies what it downloads.
     """
     index = index or load_index()
     base = mirror.rstrip('/')

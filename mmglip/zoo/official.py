@@ -1,18 +1,26 @@
-"""Official GLIP checkpoints (microsoft/GLIP layout) <-> mmglip layout.
+"""Official GLIP checkpoints (microsoft/GLIP layout) <-> mmglip layout, as
+pure functions: dicts in, dicts out, no files read, no model needed (except
+:func:`check_layout`, which compares a layout with a built model).
 
 An official file is ``{"model": state_dict, "optimizer", "scheduler",
 "iteration", ...}`` (``"model_ema"`` too where EMA was on) with keys starting
-``module.``. Conversion is a pure function of the state dict; optimizer state
-is dropped. Swin keys go through mmdet's own ``swin_converter`` (the
-patch-merging channel order differs).
+``module.``; some copies hold the bare state dict. :func:`to_mmglip` takes
+either and gives the mmglip state dict and what it did; optimizer and
+scheduler state are dropped.
+
+Why by hand: mmengine's ``load_checkpoint`` only picks ``state_dict`` (or the
+whole file) and renames keys by regular expression (``revise_keys``). The
+official layout needs more: the ``model`` / ``model_ema`` entry picked, the
+fusion tower's flat ``dyhead_tower.N`` index split into (block, part) -- 3
+parts per block with deep fusion, 1 without, known only from the keys --
+and the Swin patch-merging channels reordered (mmdet's own
+``swin_converter`` does that part). Files are read, and models loaded, by
+:mod:`mmglip.zoo.weights`, the one path every tool takes.
 """
-import os
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import torch
 from mmglip.utils.cli import UserError
 
 # official keys that carry nothing mmglip uses (buffers, an unused conv)
@@ -34,39 +42,96 @@ _FPN = {
     'fpn_layer3': 'fpn_convs.1.conv', 'fpn_layer4': 'fpn_convs.2.conv',
     'top_blocks.p6': 'fpn_convs.3.conv', 'top_blocks.p7': 'fpn_convs.4.conv'
 }
+# keys only the official layout has (``module.`` prefix or not)
+_OFFICIAL_PREFIXES = ('rpn.head.', 'backbone.body.', 'module.rpn.head.',
+                      'module.backbone.body.')
+#: where a converted state dict records the official layout it came from
+#: (in its ``_metadata`` for the root module, see :func:`record_layout`)
+LAYOUT_KEY = 'mmglip_official_layout'
 
 
 class CheckpointMismatchError(UserError, RuntimeError):
     """A checkpoint that does not fit the model; the message lists keys."""
 
 
-def is_official(state_dict: Dict) -> bool:
-    """Whether a state dict (``module.`` prefix or not) is in the official
-    layout."""
+class MissingWeightsError(UserError, KeyError):
+    """The checkpoint has no weights under the key asked for (``model_ema``
+    of a file saved without EMA, of a bare state dict)."""
+
+    def __str__(self) -> str:  # KeyError's would quote the message
+        return str(self.args[0]) if self.args else ''
+
+
+def _has_official_keys(weights: Any) -> bool:
+    return isinstance(weights, Mapping) and any(
+        isinstance(k, str) and k.startswith(_OFFICIAL_PREFIXES)
+        for k in weights)
+
+
+def _nested_official(checkpoint: Mapping) -> bool:
     return any(
-        k.startswith(('module.rpn.head.', 'rpn.head.',
-                      'module.backbone.body.', 'backbone.body.'))
-        for k in state_dict)
+        _has_official_keys(checkpoint.get(k)) for k in ('model', 'model_ema'))
 
 
-def extract_state_dict(checkpoint: Dict, key: str = 'model') -> Dict:
-    """The model weights of a loaded official file (``model`` or
-    ``model_ema``), without the ``module.`` prefix."""
-    if key in checkpoint and isinstance(checkpoint[key], dict):
-        sd = checkpoint[key]
-    elif key != 'model' or is_official(checkpoint):
-        if key != 'model':
-            raise KeyError(
-                f'The checkpoint has no {key!r} entry (it has: '
-                f'{sorted(checkpoint)[:8]}); use --weights-key model.')
-        sd = checkpoint
-    else:
-        raise KeyError('Not an official GLIP checkpoint: no "model" entry and '
-                       f'no official keys (top-level keys: '
-                       f'{sorted(checkpoint)[:8]}).')
+def is_official(checkpoint: Mapping) -> bool:
+    """Whether a checkpoint is in the official layout: a full official file
+    (weights under ``model`` / ``model_ema``) or a bare official state dict,
+    ``module.`` prefix or not."""
+    return isinstance(checkpoint, Mapping) and (
+        _nested_official(checkpoint) or _has_official_keys(checkpoint))
+
+
+def _strip_module(weights: Mapping) -> OrderedDict:
     return OrderedDict(
         (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in sd.items())
+        for k, v in weights.items())
+
+
+def _which(key: str) -> str:
+    return 'EMA weights ("model_ema")' if key == 'model_ema' else \
+        f'{key!r} weights'
+
+
+def official_weights(checkpoint: Mapping, key: str = 'model',
+                     source: str = 'the checkpoint'
+                     ) -> Tuple[OrderedDict, List[str]]:
+    """The official state dict of a checkpoint (``module.`` stripped) and
+    the top-level entries left out (optimizer, scheduler, the other
+    weights, ...).
+
+    A full file gives its ``key`` entry (``model`` or ``model_ema``). A bare
+    state dict is one set of weights: asking it for anything but ``model``
+    is an error, not a silent load of the only weights there.
+
+    Raises:
+        MissingWeightsError: no ``key`` weights (the message names
+            ``source`` and what the checkpoint holds).
+    """
+    nested = checkpoint.get(key)
+    if isinstance(nested, Mapping):
+        return _strip_module(nested), sorted(
+            str(k) for k in checkpoint if k != key)
+    entries = ', '.join(sorted(map(str, checkpoint))[:8])
+    if _nested_official(checkpoint):
+        raise MissingWeightsError(
+            f'{source} has no {_which(key)}: its entries are {entries}'
+            + ('; load its "model" weights instead.' if key != 'model'
+               else '.'))
+    if _has_official_keys(checkpoint):
+        if key != 'model':
+            raise MissingWeightsError(
+                f'{source} has no {_which(key)}: it is a bare state dict, '
+                'one set of weights; load it as "model" instead.')
+        return _strip_module(checkpoint), []
+    raise MissingWeightsError(
+        f'{source} is not an official GLIP checkpoint: no "model" entry and '
+        f'no official keys (its entries: {entries}).')
+
+
+def extract_state_dict(checkpoint: Mapping, key: str = 'model'
+                       ) -> OrderedDict:
+    """:func:`official_weights` without the list of dropped entries."""
+    return official_weights(checkpoint, key)[0]
 
 
 def official_fusion_layout(sd: Dict) -> Tuple[bool, int]:
@@ -191,112 +256,88 @@ def mmglip_to_official(sd: Dict, fused: bool) -> OrderedDict:
     return out
 
 
-@dataclass
-class LoadReport:
-    """What loading a checkpoint did: keys of the model left unfilled,
-    checkpoint keys not used (besides known ignorable ones) and keys whose
-    shapes differ (``key: checkpoint shape vs model shape``)."""
-    missing: List[str] = field(default_factory=list)
-    unexpected: List[str] = field(default_factory=list)
-    mismatched: List[str] = field(default_factory=list)
-    ignored: List[str] = field(default_factory=list)
-    source: str = ''
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    def __str__(self) -> str:
-
-        def block(title, keys):
-            if not keys:
-                return ''
-            shown = '\n    '.join(keys[:20])
-            more = f'\n    ... and {len(keys) - 20} more' \
-                if len(keys) > 20 else ''
-            return f'\n  {title} ({len(keys)}):\n    {shown}{more}'
-
-        return (f'Loading {self.source}: ' +
-                ('all weights matched' if self.ok else 'MISMATCH') +
-                block('missing in checkpoint', self.missing) +
-                block('unexpected in checkpoint', self.unexpected) +
-                block('shape mismatch (checkpoint vs model)',
-                      self.mismatched))
+def _is_ignored(key: str) -> bool:
+    return any(p.search(key) for p in IGNORED_OFFICIAL)
 
 
-def _describe_layout(fused: bool, blocks: int) -> str:
+def record_layout(state_dict: OrderedDict, fusion: bool,
+                  blocks: int) -> None:
+    """Record an official head layout in ``state_dict._metadata``.
+
+    torch (and mmengine's ``load_state_dict``) hand a module's load pre-hook
+    its entry of ``_metadata``, and ``torch.save`` keeps it: so the layout
+    reaches GLIP's pre-hook through mmengine's loader (``load_from=
+    'mmglip://NAME'``, a converted file) and another variant's file is
+    refused there too.
+    """
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is None:
+        metadata = state_dict._metadata = OrderedDict()
+    metadata[''] = dict(metadata.get('', {}), **{
+        LAYOUT_KEY: dict(fusion=bool(fusion), fusion_blocks=int(blocks))})
+
+
+def recorded_layout(state_dict: Mapping) -> Optional[Dict]:
+    """The layout :func:`record_layout` put in ``state_dict``, or None."""
+    metadata = getattr(state_dict, '_metadata', None) or {}
+    return (metadata.get('') or {}).get(LAYOUT_KEY)
+
+
+def to_mmglip(checkpoint: Mapping, key: str = 'model',
+              source: str = 'the checkpoint') -> Tuple[OrderedDict, Dict]:
+    """Convert an official checkpoint to mmglip's layout.
+
+    Args:
+        checkpoint: a full official file as loaded (weights under ``model``
+            / ``model_ema``, optimizer etc. dropped) or a bare official state
+            dict; ``module.`` prefixes or not.
+        key: ``model`` or ``model_ema``.
+        source: names the checkpoint in error messages.
+
+    Returns:
+        ``(state_dict, meta)``. ``meta``: ``layout`` (``'official'``),
+        ``weights_key``, ``fusion`` / ``fusion_blocks`` (the head's layout),
+        ``ignored`` (official keys mmglip has no use for: buffers, the unused
+        ``cls_logits``, BERT's pooler), ``unconverted`` (unknown official
+        keys, left out: loaders report them as unexpected) and ``dropped``
+        (top-level entries not loaded). The state dict records the layout
+        (:func:`record_layout`).
+
+    Raises:
+        MissingWeightsError: see :func:`official_weights`.
+    """
+    weights, dropped = official_weights(checkpoint, key, source)
+    fused, blocks = official_fusion_layout(weights)
+    converted, left = official_to_mmglip(weights)
+    record_layout(converted, fused, blocks)
+    return converted, dict(
+        layout='official', weights_key=key, fusion=fused,
+        fusion_blocks=blocks, ignored=[k for k in left if _is_ignored(k)],
+        unconverted=[k for k in left if not _is_ignored(k)],
+        dropped=dropped)
+
+
+def describe_layout(fused: bool, blocks: int) -> str:
     return (f'{blocks} fusion blocks (X-MHA + BERT layer + DyHead)'
             if fused else f'{blocks} DyHead blocks, no fusion (GLIP-T (A))')
 
 
-def load_into_model(model: torch.nn.Module, state_dict: Dict,
-                    source: str = 'checkpoint',
-                    strict: bool = True) -> LoadReport:
-    """Load a mmglip-layout state dict, checking every key and shape.
-
-    Raises:
-        CheckpointMismatchError: with ``strict`` and any missing, unexpected
-            or mis-shaped key; the message names them.
-    """
-    own = model.state_dict()
-    report = LoadReport(source=source)
-    usable = OrderedDict()
-    for key, value in state_dict.items():
-        if key not in own:
-            report.unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            report.mismatched.append(
-                f'{key}: {tuple(value.shape)} vs {tuple(own[key].shape)}')
-        else:
-            usable[key] = value
-    report.missing = [
-        k for k in own
-        if k not in state_dict and not DERIVED_BUFFERS.search(k)
-    ]
-    if strict and not report.ok:
-        raise CheckpointMismatchError(str(report))
-    model.load_state_dict(usable, strict=False)
-    return report
-
-
-def check_official_layout(model: torch.nn.Module, sd: Dict,
-                          source: str) -> None:
-    """Raise when an official state dict's fusion tower (fused or not,
-    number of blocks) is not the model's: a file of another GLIP variant."""
-    fused, blocks = official_fusion_layout(sd)
+def check_layout(model: Any, layout: Optional[Mapping], source: str) -> None:
+    """Refuse a checkpoint of another GLIP variant: raise when ``layout``
+    (``fusion`` and ``fusion_blocks`` as in :func:`to_mmglip`'s meta) is not
+    the model's fusion tower, naming both. Loading a GLIP-T (A) file into a
+    GLIP-T (C) config says so instead of listing a hundred keys. Nothing is
+    checked without a layout (an mmglip checkpoint that records none) or
+    without a fusion neck."""
     neck = getattr(model, 'fusion_neck', None)
-    if neck is not None and blocks and (
-            fused != neck.early_fuse or blocks != len(neck.blocks)):
+    if not layout or not layout.get('fusion_blocks') or neck is None:
+        return
+    fused, blocks = bool(layout['fusion']), int(layout['fusion_blocks'])
+    if fused != neck.early_fuse or blocks != len(neck.blocks):
         raise CheckpointMismatchError(
-            f'{source} holds a head with '
-            f'{_describe_layout(fused, blocks)} but the model has '
-            f'{_describe_layout(neck.early_fuse, len(neck.blocks))}: this '
+            f'{source} holds a head with {describe_layout(fused, blocks)} '
+            'but the model has '
+            f'{describe_layout(neck.early_fuse, len(neck.blocks))}: this '
             'checkpoint is of another GLIP variant; pick the config that '
             'matches it (see model_zoo.md).')
 
-
-def load_official(model: torch.nn.Module, checkpoint, key: str = 'model',
-                  strict: bool = True, source: str = None) -> LoadReport:
-    """Load an official GLIP file (path or loaded dict) into ``model``.
-
-    Checks first that the checkpoint's fusion tower (fused or not, number of
-    blocks) is the model's, so loading a GLIP-T (A) file into a GLIP-T (C)
-    config says so instead of listing a hundred keys.
-    """
-    source = source or (os.fspath(checkpoint) if isinstance(
-        checkpoint, (str, os.PathLike)) else 'checkpoint')
-    if isinstance(checkpoint, (str, os.PathLike)):
-        checkpoint = torch.load(checkpoint, map_location='cpu',
-                                weights_only=False)
-    sd = extract_state_dict(checkpoint, key)
-    check_official_layout(model, sd, source)
-    converted, left = official_to_mmglip(sd)
-    report_ignored = [k for k in left
-                      if any(p.search(k) for p in IGNORED_OFFICIAL)]
-    unknown = [k for k in left if k not in report_ignored]
-    report = load_into_model(model, converted, source, strict=False)
-    report.unexpected = unknown + report.unexpected
-    report.ignored = report_ignored
-    if strict and not report.ok:
-        raise CheckpointMismatchError(str(report))
-    return report

@@ -174,3 +174,12 @@ def test_texts_split_on_period_space_or_one_name_per_argument(infer_tool):
     split = infer_tool.split_names
     assert split(['raccoon.dog. bin']) == ['raccoon.dog', 'bin']
     assert split(['Mr. Smith', 'dog']) == ['Mr. Smith', 'dog']
+
+
+def test_output_names_are_flat_unless_two_images_share_one(infer_tool):
+    names = infer_tool.output_names(
+        ['/d/valid/r1.jpg', '/d/train/r2.jpg', '/d/a/x.jpg', '/d/b/x.jpg',
+         '/d/a/y.jpg', '/d/a/y.png'])
+    assert names == {'/d/valid/r1.jpg': 'r1', '/d/train/r2.jpg': 'r2',
+                     '/d/a/x.jpg': 'a/x', '/d/b/x.jpg': 'b/x',
+                     '/d/a/y.jpg': 'a/y.jpg', '/d/a/y.png': 'a/y.png'}

@@ -34,9 +34,14 @@ def test_zoo_entries():
     assert index.path == REPO / 'model-index.yml'
     assert index.names == NAMES
     assert index.validate() == []
+    # where mmglip.zoo.hub downloads from (the revision is a branch until a
+    # commit hash is read off the hub: nothing here was measured)
+    assert (index.hub_repo, index.hub_revision) == ('GLIPModel/GLIP', 'main')
     for entry in index:
         assert entry.weight_file == FILES[entry.name]
-        assert entry.weights == HF + FILES[entry.name]
+        assert entry.weights == HF + FILES[entry.name] == entry.hub_url
+        assert (entry.hub_repo, entry.hub_revision) == ('GLIPModel/GLIP',
+                                                        'main')
         assert entry.config == CONFIGS[entry.name]
         # never a size / digest nobody measured: null, or well-formed
         assert entry.file_size is None or entry.file_size > 10**8
@@ -54,6 +59,8 @@ def test_openmmlab_format():
     meta = yaml.safe_load((REPO / 'configs/glip/metafile.yml').read_text())
     collections = {c['Name'] for c in meta['Collections']}
     assert collections == {'GLIP'}
+    hub = meta['Collections'][0]['Metadata']
+    assert (hub['Hub Repo'], hub['Hub Revision']) == ('GLIPModel/GLIP', 'main')
     for model in meta['Models']:
         assert {'Name', 'In Collection', 'Config', 'Metadata', 'Results',
                 'Weights'} <= set(model)
@@ -140,11 +147,27 @@ def test_bad_index_is_refused(tmp_path):
     meta['Models'][1]['Name'] = 'glip-t_b'
     meta['Models'][1]['Metadata']['SHA256'] = 'abc'
     meta['Models'][1]['Metadata']['Weight File'] = 'other.pth'
+    # mim would download another file than mmglip
+    meta['Models'][2]['Weights'] = meta['Models'][2]['Weights'].replace(
+        '/main/', '/v1/')
+    (tmp_path / 'metafile.yml').write_text(yaml.safe_dump(meta))
+    index = zi.load_index(tmp_path / 'model-index.yml', cached=False)
+    problems = index.validate(check_files=False)
+    assert any('SHA256' in p for p in problems)
+    assert any('other.pth' in p for p in problems)
+    assert any('glip-t_c' in p and '/v1/' in p and
+               'Hub Revision' in p for p in problems)
+    # a model's own Hub Revision wins over its collection's
+    meta['Models'][2]['Metadata']['Hub Revision'] = 'v1'
+    (tmp_path / 'metafile.yml').write_text(yaml.safe_dump(meta))
+    entry = zi.load_index(tmp_path / 'model-index.yml',
+                          cached=False).get('glip-t_c')
+    assert (entry.hub_repo, entry.hub_revision) == ('GLIPModel/GLIP', 'v1')
+    del meta['Collections'][0]['Metadata']['Hub Repo']
     (tmp_path / 'metafile.yml').write_text(yaml.safe_dump(meta))
     problems = zi.load_index(tmp_path / 'model-index.yml',
                              cached=False).validate(check_files=False)
-    assert any('SHA256' in p for p in problems)
-    assert any('other.pth' in p for p in problems)
+    assert any('needs Hub Repo' in p for p in problems)
 
 
 def test_api_and_tools_read_the_index():

@@ -1,17 +1,17 @@
-"""Official GLIP checkpoint layout <-> mmglip, on full-size models."""
-import subprocess
-import sys
-
+"""Official GLIP checkpoint layout <-> mmglip, on full-size models: the
+pure conversion functions of mmglip.zoo.official (no files). Files, models
+and every loader: tests/zoo/test_weights.py."""
 import pytest
 import torch
 from mmdet.models.backbones.swin import swin_converter
 
-from mmglip.apis import init_model, load_weights
-from mmglip.zoo.official import (CheckpointMismatchError, mmglip_to_official,
-                                 official_fusion_layout, official_to_mmglip)
+from mmglip.apis import init_model
+from mmglip.zoo.official import (LAYOUT_KEY, CheckpointMismatchError,
+                                 MissingWeightsError, check_layout,
+                                 is_official, mmglip_to_official,
+                                 official_fusion_layout, official_to_mmglip,
+                                 recorded_layout, to_mmglip)
 from mmglip.zoo.swin_inverse import mmdet_swin_to_official
-
-REPO = __import__('pathlib').Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope='module')
@@ -23,16 +23,6 @@ def models(bert_dir):
                                       False})
         for name in ('glip-t_a', 'glip-t_c')
     }
-
-
-def _official_file(model, path, fused, ema=False):
-    sd = mmglip_to_official(model.state_dict(), fused)
-    ckpt = {'model': {'module.' + k: v for k, v in sd.items()},
-            'optimizer': {'state': {0: torch.ones(3)}}, 'iteration': 7}
-    if ema:
-        ckpt['model_ema'] = {k: v + 1 for k, v in ckpt['model'].items()}
-    torch.save(ckpt, path)
-    return sd
 
 
 def test_swin_inverse_roundtrip():
@@ -73,84 +63,78 @@ def test_roundtrip_every_key(models, name, fused, blocks):
         assert torch.equal(back[k], v), k
 
 
-def test_load_official_file_drops_optimizer_and_reads_ema(
-        models, tmp_path, bert_dir):
-    path = tmp_path / 'official.pth'
-    _official_file(models['glip-t_c'], path, True, ema=True)
-    fresh = init_model('glip-t_c', None, language_model=bert_dir,
-                       cfg_options={'model.language_model.pretrained': False})
-    report = load_weights(fresh, str(path))
-    assert report.ok and str(path) in str(report)
+@pytest.fixture(scope='module')
+def official_c(models):
+    """GLIP-T (C) weights in the official layout (no ``module.``)."""
+    return mmglip_to_official(models['glip-t_c'].state_dict(), True)
+
+
+def _prefixed(sd):
+    return {'module.' + k: v for k, v in sd.items()}
+
+
+def test_to_mmglip_takes_full_files_and_bare_state_dicts(models, official_c):
     ref = models['glip-t_c'].state_dict()
-    got = fresh.state_dict()
-    assert torch.equal(got['bbox_head.bias0'], ref['bbox_head.bias0'])
-    load_weights(fresh, str(path), key='model_ema')
-    assert torch.allclose(fresh.state_dict()['bbox_head.bias0'],
-                          ref['bbox_head.bias0'] + 1)
+    full = {'model': _prefixed(official_c), 'optimizer': {'state': {}},
+            'scheduler': {}, 'iteration': 7}
+    results = [to_mmglip(c) for c in (full, _prefixed(official_c),
+                                      official_c)]
+    for state_dict, meta in results:
+        assert set(state_dict) == set(ref)
+        for k, v in state_dict.items():
+            assert torch.equal(v, ref[k]), k
+        assert (meta['fusion'], meta['fusion_blocks']) == (True, 6)
+        assert meta['layout'] == 'official' and not meta['unconverted']
+        assert recorded_layout(state_dict) == dict(fusion=True,
+                                                   fusion_blocks=6)
+        assert state_dict._metadata[''][LAYOUT_KEY]['fusion_blocks'] == 6
+    assert results[0][1]['dropped'] == ['iteration', 'optimizer',
+                                        'scheduler']
+    assert results[1][1]['dropped'] == [] == results[2][1]['dropped']
 
 
-def test_other_variant_is_refused_with_names(models, tmp_path):
-    path = tmp_path / 'glip_a.pth'
-    _official_file(models['glip-t_a'], path, False)
+def test_to_mmglip_picks_ema_and_sorts_out_unknown_keys(official_c):
+    ema = {k: v + 1 for k, v in official_c.items()}
+    full = {'model': official_c, 'model_ema': ema}
+    sd, meta = to_mmglip(full, 'model_ema')
+    assert meta['weights_key'] == 'model_ema' and meta['dropped'] == [
+        'model']
+    assert torch.equal(sd['bbox_head.bias0'],
+                       official_c['rpn.head.bias0'] + 1)
+    odd = dict(official_c, **{'rpn.head.cls_logits.weight': torch.ones(1),
+                              'rpn.head.brand_new': torch.ones(1)})
+    sd, meta = to_mmglip(odd)
+    assert meta['ignored'] == ['rpn.head.cls_logits.weight']
+    assert meta['unconverted'] == ['rpn.head.brand_new']
+    assert 'rpn.head.brand_new' not in sd
+
+
+def test_model_ema_of_a_file_without_ema_is_an_error(official_c):
+    for bare in (official_c, _prefixed(official_c)):
+        with pytest.raises(MissingWeightsError,
+                           match=r'^x\.pth has no EMA weights .*bare state '
+                           r'dict'):
+            to_mmglip(bare, 'model_ema', 'x.pth')
+    with pytest.raises(MissingWeightsError,
+                       match='no EMA weights.*entries are iteration, model'):
+        to_mmglip({'model': official_c, 'iteration': 1}, 'model_ema')
+    with pytest.raises(KeyError, match='not an official GLIP checkpoint'):
+        to_mmglip({'state_dict': {}, 'meta': {}})
+
+
+def test_is_official(models, official_c):
+    assert is_official(official_c) and is_official(_prefixed(official_c))
+    assert is_official({'model': _prefixed(official_c), 'iteration': 1})
+    assert not is_official(models['glip-t_c'].state_dict())
+    assert not is_official({'state_dict': official_c})
+    assert not is_official([1, 2])
+
+
+def test_check_layout_names_both_variants(models):
+    check_layout(models['glip-t_c'], dict(fusion=True, fusion_blocks=6), 'f')
+    check_layout(models['glip-t_c'], None, 'f')  # nothing recorded
     with pytest.raises(CheckpointMismatchError,
-                       match=r'6 DyHead blocks, no fusion .* but the model '
-                       r'has 6 fusion blocks'):
-        load_weights(models['glip-t_c'], str(path))
-
-
-def test_mis_shaped_keys_are_named(models, tmp_path):
-    sd = mmglip_to_official(models['glip-t_c'].state_dict(), True)
-    sd['rpn.head.dot_product_projection_text.weight'] = torch.zeros(256, 1024)
-    sd['rpn.head.something_new'] = torch.zeros(1)
-    del sd['rpn.head.bias0']
-    path = tmp_path / 'bad.pth'
-    torch.save({'model': sd}, path)
-    with pytest.raises(CheckpointMismatchError) as err:
-        load_weights(models['glip-t_c'], str(path))
-    msg = str(err.value)
-    assert 'bbox_head.dot_product_projection_text.weight: (256, 1024) vs ' \
-        '(256, 768)' in msg
-    assert 'rpn.head.something_new' in msg
-    assert 'missing in checkpoint (1):\n    bbox_head.bias0' in msg
-
-
-def test_convert_tool(models, tmp_path):
-    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
-    _official_file(models['glip-t_a'], src, False)
-    cmd = [sys.executable, str(REPO / 'tools/convert_official.py'), str(src),
-           str(dst)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    assert 'no fusion' in out.stdout and 'optimizer' in out.stdout
-    ckpt = torch.load(dst, weights_only=False)
-    assert set(ckpt) == {'state_dict', 'meta'}
-    sd = models['glip-t_a'].state_dict()
-    for k, v in ckpt['state_dict'].items():
-        assert torch.equal(v, sd[k]), k
-    again = subprocess.run(cmd, capture_output=True, text=True)
-    assert again.returncode != 0 and 'exists' in again.stderr
-
-
-@pytest.mark.parametrize('nested', [True, False])
-def test_mmengine_load_checkpoint_takes_official_files(tmp_path, nested):
-    """`load_from=` / tools/test.py go through mmengine's load_checkpoint;
-    the detector's pre-hook converts official files (nested under `model`
-    or a flat state dict) on the way in."""
-    from mmengine.config import Config
-    from mmengine.runner.checkpoint import load_checkpoint
-
-    from mmglip.registry import MODELS
-    cfg = Config.fromfile(str(REPO / 'configs/glip_lite/'
-                              'glip-lite_raccoon-mini.py'))
-    cfg.model.language_model.pretrained = False
-    torch.manual_seed(0)
-    source = MODELS.build(cfg.model)
-    official = {'module.' + k: v for k, v in mmglip_to_official(
-        source.state_dict(), True).items()}
-    path = tmp_path / 'official.pth'
-    torch.save({'model': official, 'optimizer': {}} if nested else official,
-               path)
-    torch.manual_seed(1)
-    target = MODELS.build(cfg.model)
-    load_checkpoint(target, str(path), strict=True)
-    want, got = source.state_dict(), target.state_dict()
-    assert all(torch.equal(want[k], got[k]) for k in want)
+                       match=r'^f holds a head with 6 DyHead blocks, no '
+                       r'fusion .* but the model has 6 fusion blocks'):
+        check_layout(models['glip-t_c'], dict(fusion=False, fusion_blocks=6),
+                     'f')

@@ -70,8 +70,8 @@ class GLIP(SingleStageDetector):
                 self.language_model.language_dim, 1000, bias=False)
             nn.init.zeros_(self.prompt_embeddings.weight)
         self._freeze_for_tuning()
-        # lets `load_from=`, `tools/test.py CKPT` and mmengine's
-        # load_checkpoint take official GLIP files as they are
+        # lets mmengine's load_checkpoint (`load_from=`) take official GLIP
+        # files as they are
         self._register_load_state_dict_pre_hook(self._convert_official)
 
     def _freeze_for_tuning(self) -> None:
@@ -92,22 +92,14 @@ class GLIP(SingleStageDetector):
                 module.eval()
         return self
 
-    def _convert_official(self, state_dict, prefix, *args):
-        """Rewrite an official GLIP checkpoint in place (root call only)."""
-        from mmglip.zoo.official import (check_official_layout, is_official,
-                                         extract_state_dict,
-                                         official_to_mmglip)
-        if prefix:
-            return
-        nested = state_dict.get('model')
-        if not is_official(nested if isinstance(nested, dict) else state_dict):
-            return
-        # takes the nested `model` entry or a flat official state dict
-        official = extract_state_dict(state_dict, 'model')
-        check_official_layout(self, official, 'the checkpoint')
-        converted, _ = official_to_mmglip(official)
-        state_dict.clear()
-        state_dict.update(converted)
+    def _convert_official(self, state_dict, prefix, local_metadata, strict,
+                          missing_keys, unexpected_keys, error_msgs):
+        """Convert an official GLIP checkpoint in place (root call only) by
+        :func:`mmglip.zoo.weights.convert_in_place`, the one converter."""
+        if not prefix:
+            from mmglip.zoo.weights import convert_in_place
+            unexpected_keys.extend(
+                convert_in_place(self, state_dict, local_metadata))
 
     @property
     def max_tokens(self) -> int:

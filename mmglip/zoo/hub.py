@@ -1,0 +1,469 @@
+"""Zoo files (GLIP checkpoints, ODinW zips) from the Hugging Face Hub or a
+plain mirror, accepted only when verified.
+
+    from mmglip.zoo.hub import fetch_weights
+    path = fetch_weights('glip-t_c')  # the verified official checkpoint
+
+Transfers are huggingface_hub's ``hf_hub_download``: the standard HF cache,
+resumed transfers, locks, and ``HF_HOME`` / ``HF_HUB_CACHE`` / ``HF_ENDPOINT``
+(a mirror of the hub) / ``HF_HUB_OFFLINE`` / tokens as in any Hugging Face
+library. This module adds what the hub does not do:
+
+* **verified content.** A file is accepted only when its size and SHA-256
+  are what the model index pins, and its SHA-256 is the LFS SHA-256 the hub
+  announced (the ``X-Linked-Etag`` that names the cached blob); huggingface_hub
+  itself checks only the size. A checkpoint must also load as an official
+  GLIP checkpoint of the entry's variant (deep fusion on / off, number of
+  blocks). Anything else is moved aside to
+  ``$MMGLIP_HOME/quarantine/<file>.rejected-<time>`` (the hub's cache entry
+  goes with it) and a one-line :class:`ZooError` names the URL. There is no
+  trust on first use: a file with no known SHA-256 is refused.
+* **plain mirrors** for air-gapped sites: ``mirror`` / ``$MMGLIP_MIRROR`` is a
+  folder (or ``file://`` URL) holding ``<file>``, or an http(s) URL serving
+  ``URL/<file>``. Their SHA-256 comes from the index or from ``<file>.sha256``
+  beside the file (``sha256sum`` output; ``tools/download.py NAME --dest DIR``
+  writes it next to the verified copy). A file with neither is refused: a
+  flipped byte inside a tensor still loads, so loading proves nothing about
+  the bytes. URL downloads go to ``$MMGLIP_HOME/mirror/`` (resumed with HTTP
+  Range, also across runs); a folder's file is used, or refused, in place.
+* **verified once.** What was verified is recorded in
+  ``$MMGLIP_HOME/verified/`` with the file's size, mtime and inode, so that a
+  cache hit is not hashed again while the file is unchanged.
+
+``$MMGLIP_HOME`` defaults to ``$HF_HOME/mmglip``.
+"""
+import contextlib
+import datetime
+import functools
+import hashlib
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from mmglip.utils.cli import UserError
+
+#: URL scheme accepted wherever a checkpoint path is (``mmglip://glip-t_c``)
+SCHEME = 'mmglip://'
+_HEX64 = re.compile(r'[0-9a-f]{64}')
+_Check = Tuple[str, Callable[[Path], Optional[str]]]  # (label, problem)
+
+
+class ZooError(UserError, RuntimeError):
+    """A zoo file could not be provided; the one-line message names the URL
+    or path and says what to do."""
+
+
+def zoo_home() -> Path:
+    """mmglip's own files: ``$MMGLIP_HOME``, else ``$HF_HOME/mmglip``."""
+    from huggingface_hub import constants
+    return Path(os.path.expanduser(os.environ.get('MMGLIP_HOME') or osp.join(
+        constants.HF_HOME, 'mmglip')))
+
+
+def mirror_in_force(mirror: Optional[str] = None) -> Optional[str]:
+    """The mirror in use: ``mirror``, else ``$MMGLIP_MIRROR``; a folder path
+    (``file://`` URLs become paths) or an http(s) base URL; None: the hub."""
+    base = mirror or os.environ.get('MMGLIP_MIRROR') or None
+    if base and base.startswith('file://'):
+        return urllib.request.url2pathname(urllib.parse.urlparse(base).path)
+    if base and _is_url(base):
+        return base.rstrip('/')
+    return osp.expanduser(base) if base else None
+
+
+def _is_url(base: str) -> bool:
+    return re.match(r'https?://', base) is not None
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(f'[mmglip.zoo] {msg}', file=sys.stderr, flush=True)
+
+
+def _transfer_errors() -> tuple:
+    """What a failed transfer raises: OSError (HfHubHTTPError, offline,
+    size checks) and the HTTP library's errors (huggingface_hub 1.30+ names
+    its httpx / httpx2 ``huggingface_hub.utils.httpx``)."""
+    from huggingface_hub.utils import httpx
+    return OSError, ValueError, httpx.HTTPError
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def is_zoo_reference(value: str) -> bool:
+    """Whether ``value`` names a zoo model (``glip-t_c``,
+    ``mmglip://glip-t_c``) rather than an existing file."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith(SCHEME):
+        return True
+    if osp.exists(value):
+        return False
+    from .index import load_index
+    try:
+        return value in load_index()
+    except FileNotFoundError:
+        return False
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 23), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- records
+def _record_path(path: Path) -> Path:
+    key = hashlib.sha256(os.fsencode(osp.realpath(path))).hexdigest()[:32]
+    return zoo_home() / 'verified' / f'{key}.json'
+
+
+def _signature(path: Path) -> list:
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _verified(path: Path) -> dict:
+    """What was verified of ``path`` while it had its present signature."""
+    try:
+        record = json.loads(_record_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if record.get('signature') == _signature(path) else {}
+
+
+def _remember(path: Path, sha256: str, checks: List[str]) -> None:
+    record = dict(path=osp.realpath(path), signature=_signature(path),
+                  sha256=sha256, checks=checks)
+    target = _record_path(path)
+    tmp = target.with_name(f'{target.name}.{os.getpid()}.tmp')
+    try:  # a read-only home only costs a re-hash next time
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _lock(filename: str, quiet: bool):
+    """One fetch of ``filename`` at a time across processes."""
+    from filelock import FileLock, Timeout
+    path = zoo_home() / 'locks' / (re.sub(r'[^\w.-]', '_', filename) +
+                                   '.lock')
+    lock = FileLock(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            _log(f'waiting for another download of {filename} ...', quiet)
+            lock.acquire()
+    except OSError:  # a read-only home: reading a cache needs no lock
+        lock = None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+# ------------------------------------------------------------ the sources
+def _from_hub(filename: str, repo_id: str, revision: str,
+              offline: Optional[bool], quiet: bool):
+    from huggingface_hub import constants, hf_hub_download, hf_hub_url
+    from huggingface_hub.errors import LocalEntryNotFoundError
+    url = hf_hub_url(repo_id, filename, revision=revision)
+    offline = bool(offline) or constants.is_offline_mode()
+    try:
+        path = hf_hub_download(
+            repo_id, filename, revision=revision, local_files_only=offline,
+            library_name='mmglip',
+            tqdm_class=_silent_tqdm() if quiet else None)
+    except _transfer_errors() as e:
+        if offline and isinstance(e, LocalEntryNotFoundError):
+            why = ('HF_HUB_OFFLINE=1' if constants.is_offline_mode() else
+                   'offline=True / --offline')
+            raise ZooError(
+                f'{filename} is not in the Hugging Face cache '
+                f'({constants.HF_HUB_CACHE}) and downloads are off ({why}): '
+                f'download it once online (from {url}), copy a cache that '
+                'holds it (HF_HOME / HF_HUB_CACHE), or use a local mirror '
+                '(--mirror DIR / MMGLIP_MIRROR).') from e
+        if getattr(getattr(e, 'response', None), 'status_code', 0) == 404:
+            raise ZooError(
+                f'{url}: not found (404). Check the model index ({repo_id} '
+                f'at {revision}) and HF_ENDPOINT.') from e
+        cause = e.__cause__ if isinstance(e, LocalEntryNotFoundError) and \
+            e.__cause__ is not None else e
+        raise ZooError(
+            f'could not download {url} ({_first_line(cause)}); nothing was '
+            'cached. Check the network and HF_ENDPOINT (a mirror of the '
+            'hub), or use --mirror DIR_OR_URL / MMGLIP_MIRROR.') from e
+    blob = osp.basename(osp.realpath(path))  # the hub's ETag names the blob
+    digests = [('the hub\'s LFS SHA-256', blob)] if _HEX64.fullmatch(
+        blob) else []
+    return Path(path), url, digests
+
+
+def _silent_tqdm():
+    from huggingface_hub.utils import tqdm
+    return functools.partial(tqdm, disable=True)
+
+
+def _read_digest(text: Optional[str]) -> Optional[str]:
+    m = re.match(r'\s*([0-9a-fA-F]{64})(\s|$)', text or '')
+    return m.group(1).lower() if m else None
+
+
+def _from_mirror(base: str, filename: str, pinned: bool,
+                 offline: Optional[bool], quiet: bool):
+    if not _is_url(base):
+        path = Path(base) / filename
+        if not path.is_file():
+            raise ZooError(f'{path}: no such file in the mirror folder '
+                           f'{base} (--mirror / MMGLIP_MIRROR).')
+        side = path.with_name(path.name + '.sha256')
+        digest = _read_digest(side.read_text(errors='replace')) \
+            if side.is_file() else None
+        return path, os.fspath(path), [(os.fspath(side), digest)
+                                       ] if digest else [], False
+    from huggingface_hub import constants
+    url = f'{base}/{urllib.parse.quote(filename)}'
+    dest = zoo_home() / 'mirror' / filename
+    side = dest.with_name(dest.name + '.sha256')
+    if not dest.is_file():
+        if offline or (offline is None and constants.is_offline_mode()):
+            raise ZooError(
+                f'{filename} is not in the mirror cache {dest.parent} and '
+                'downloads are off (HF_HUB_OFFLINE=1 / --offline): download '
+                f'it once from {url}, or use a mirror folder (--mirror DIR).')
+        if not pinned:
+            digest = _read_digest(_get_text(url + '.sha256'))
+            if digest is None:
+                raise ZooError(
+                    f'{url}: no SHA-256 to verify it against (the model index '
+                    f'pins none and {url}.sha256 is missing or not a '
+                    'SHA-256), so it was not downloaded. Put sha256sum\'s '
+                    'output for the published file there (tools/download.py '
+                    'NAME --dest DIR writes it), or pin SHA256 in the model '
+                    'index.')
+            side.parent.mkdir(parents=True, exist_ok=True)
+            side.write_text(digest + '\n')
+        _http_download(url, dest, quiet)
+    digest = None if pinned or not side.is_file() else _read_digest(
+        side.read_text(errors='replace'))
+    return dest, url, [(f'{url}.sha256', digest)] if digest else [], True
+
+
+def _get_text(url: str) -> Optional[str]:
+    from huggingface_hub.utils import get_session
+    try:
+        r = get_session().get(url, timeout=10, follow_redirects=True)
+    except _transfer_errors() as e:
+        raise ZooError(f'could not download {url} ({_first_line(e)}); check '
+                       'the network and --mirror / MMGLIP_MIRROR.') from e
+    return r.text if r.status_code == 200 and len(r.content) < 4096 else None
+
+
+def _http_download(url: str, dest: Path, quiet: bool) -> None:
+    """``url`` into ``dest`` through ``dest.part`` (resumed next time)."""
+    from huggingface_hub.file_download import http_get
+    part = dest.with_name(dest.name + '.part')
+    part.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    _log(f'resuming {url} at {have:,} bytes' if have else
+         f'downloading {url}', quiet)
+    try:
+        with open(part, 'ab') as f:
+            http_get(url, f, resume_size=have, displayed_filename=dest.name,
+                     headers={'Accept-Encoding': 'identity'},
+                     tqdm_class=_silent_tqdm() if quiet else None)
+    except _transfer_errors() as e:
+        if getattr(getattr(e, 'response', None), 'status_code', 0) != 416:
+            kept = part.stat().st_size if part.exists() else 0
+            raise ZooError(
+                f'could not download {url} ({_first_line(e)}); {kept:,} bytes '
+                f'are kept in {part}: run the same command again to resume, '
+                'or check --mirror / MMGLIP_MIRROR.') from e
+        # 416: the part was complete already; verification decides
+    os.replace(part, dest)
+
+
+# ---------------------------------------------------------- verification
+def _set_aside(path: Path) -> Path:
+    """Move ``path``'s file (the blob behind a hub pointer) to the
+    quarantine; remove the pointer and a mirror copy's digest."""
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')
+    bad = zoo_home() / 'quarantine' / f'{path.name}.rejected-{stamp}'
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(osp.realpath(path), bad)
+    if path.is_symlink():
+        path.unlink()
+    # a URL mirror's digest goes too: the next transfer fetches it anew
+    path.with_name(path.name + '.sha256').unlink(missing_ok=True)
+    return bad
+
+
+def _problem(path: Path, digests, size: Optional[int],
+             checks: List[_Check], quiet: bool) -> Optional[str]:
+    """Why ``path`` is not the expected file (None: it is; recorded)."""
+    record = _verified(path)
+    if not record:
+        _log(f'verifying {path}', quiet)
+    actual_size = os.path.getsize(path)
+    if size is not None and actual_size != size:
+        return f'{actual_size:,} bytes, expected {size:,}'
+    actual = record.get('sha256') or sha256_file(path)
+    wrong = [f'SHA-256 {actual}, expected {digest} from {source}'
+             for source, digest in digests if digest != actual]
+    if wrong:
+        return '; '.join(wrong)
+    for label, check in checks:
+        if label not in record.get('checks', []):
+            problem = check(path)
+            if problem:
+                return problem
+    if not record:
+        _log(f'{path.name}: SHA-256 {actual} verified against ' +
+             ', '.join(source for source, _ in digests) +
+             ''.join(f'; {label}' for label, _ in checks), quiet)
+    _remember(path, actual, [label for label, _ in checks])
+    return None
+
+
+def _fetch(filename: str, repo_id: str, revision: str,
+           sha256: Optional[str], size: Optional[int], mirror: Optional[str],
+           offline: Optional[bool], quiet: bool,
+           checks: List[_Check]) -> Path:
+    base = mirror_in_force(mirror)
+    pinned = [('the pinned SHA-256', sha256.lower())] if sha256 else []
+    with _lock(filename, quiet):
+        if base is None:
+            path, url, digests = _from_hub(filename, repo_id, revision,
+                                           offline, quiet)
+            ours = True
+        else:
+            path, url, digests, ours = _from_mirror(base, filename,
+                                                    bool(sha256), offline,
+                                                    quiet)
+        digests = pinned + digests
+        if not digests:
+            problem = ('no SHA-256 to verify it against (none pinned in the '
+                       'model index, none from the hub / the mirror\'s '
+                       f'{filename}.sha256)')
+        else:
+            problem = _problem(path, digests, size, checks, quiet)
+        if problem is None:
+            return path
+        if not ours:
+            raise ZooError(
+                f'{path} was refused: {problem}. It was not used and is left '
+                'in place (the mirror folder is yours): replace it with the '
+                'published file or fix its .sha256.')
+        try:
+            kept = (f'neither used nor cached and is kept aside as '
+                    f'{_set_aside(path)}')
+        except OSError as e:  # a read-only cache: not used all the same
+            kept = (f'not used; it could not be moved aside '
+                    f'({_first_line(e)}): delete {path}')
+        raise ZooError(
+            f'{url}: the downloaded file was refused: {problem}. It was '
+            f'{kept}. Run again to download it anew; if this persists, the '
+            'server (HF_ENDPOINT / --mirror) serves a different file.')
+
+
+def fetch_file(filename: str, *, repo_id: str, revision: str,
+               sha256: Optional[str] = None, size: Optional[int] = None,
+               mirror: Optional[str] = None, offline: Optional[bool] = None,
+               quiet: bool = False) -> Path:
+    """A verified local copy of ``filename`` of the hub repository
+    ``repo_id`` at ``revision``.
+
+    From the hub: the file in the HF cache. From a URL mirror
+    (``mirror`` / ``$MMGLIP_MIRROR``): ``$MMGLIP_HOME/mirror/<filename>``.
+    From a mirror folder: the folder's file itself. Accepted only when its
+    size is ``size`` (if given) and its SHA-256 is ``sha256`` (if given) and
+    the hub's LFS SHA-256 / the mirror's ``<filename>.sha256``; ``offline``
+    (default ``HF_HUB_OFFLINE``) forbids network access.
+
+    Raises:
+        ZooError: not available, or refused (then moved aside, see the
+            module's doc); the message names the URL / path.
+    """
+    return _fetch(filename, repo_id, revision, sha256, size, mirror, offline,
+                  quiet, [])
+
+
+def _describe(fused: Optional[bool], blocks: Optional[int]) -> str:
+    kind = 'fusion' if fused else 'DyHead (no fusion)'
+    return f'{blocks if blocks is not None else "?"} {kind} blocks'
+
+
+def glip_checkpoint_problem(path, entry) -> Optional[str]:
+    """Why the file ``path`` is not an official GLIP checkpoint of the zoo
+    entry's variant (None: it is). Unpickles the file: call it only on
+    bytes whose SHA-256 was verified."""
+    import zipfile
+
+    import torch
+
+    from .official import (extract_state_dict, is_official,
+                           official_fusion_layout)
+    try:  # official files pickle optimizer / scheduler objects
+        ckpt = torch.load(path, map_location='cpu', weights_only=False,
+                          mmap=zipfile.is_zipfile(path))
+    except Exception as e:  # noqa: BLE001 - any unreadable file
+        return (f'it does not load as a PyTorch checkpoint '
+                f'({type(e).__name__}: {_first_line(e)})')
+    try:
+        sd = extract_state_dict(ckpt) if isinstance(ckpt, dict) else {}
+    except KeyError:
+        sd = {}
+    if not is_official(sd):
+        return ('it is not an official GLIP checkpoint (no "model" weights '
+                'in the microsoft/GLIP layout)')
+    fused, blocks = official_fusion_layout(sd)
+    if (entry.deep_fusion is not None and fused != entry.deep_fusion) or (
+            entry.fusion_blocks is not None and blocks !=
+            entry.fusion_blocks):
+        return (f'it holds a head of {_describe(fused, blocks)}, but '
+                f'{entry.describe()} has '
+                f'{_describe(entry.deep_fusion, entry.fusion_blocks)}')
+    return None
+
+
+def fetch_weights(name: str, mirror: Optional[str] = None,
+                  offline: Optional[bool] = None,
+                  quiet: bool = False) -> Path:
+    """The verified official checkpoint of zoo model ``name``
+    (``glip-t_c`` or ``mmglip://glip-t_c``): :func:`fetch_file` with the
+    index entry's repository, revision, SHA-256 and size, then checked to
+    load as an official GLIP checkpoint of the entry's variant (a file that
+    does not is moved aside and named in a :class:`ZooError`)."""
+    from .index import load_index
+    entry = load_index().get(name[len(SCHEME):] if name.startswith(SCHEME)
+                             else name)
+    label = (f'official GLIP checkpoint, deep fusion {entry.deep_fusion}, '
+             f'{entry.fusion_blocks} blocks')
+    return _fetch(entry.weight_file, entry.hub_repo, entry.hub_revision,
+                  entry.sha256, entry.file_size, mirror, offline, quiet,
+                  [(label, functools.partial(glip_checkpoint_problem,
+                                             entry=entry))])
+
+
+__all__ = ['SCHEME', 'ZooError', 'fetch_file', 'fetch_weights',
+           'glip_checkpoint_problem', 'is_zoo_reference', 'mirror_in_force',
+           'sha256_file', 'zoo_home']
