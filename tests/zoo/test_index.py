@@ -10,6 +10,19 @@ import yaml
 
 from mmglip.zoo import index as zi
 
+
+def _model_index_tool():
+    """tools/model_index.py (the maintainers' tool) as a module."""
+    spec = importlib.util.spec_from_file_location(
+        'model_index_tool', Path(__file__).resolve().parents[2] /
+        'tools' / 'model_index.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+mi = _model_index_tool()
+
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ['glip-t_a', 'glip-t_b', 'glip-t_c', 'glip-t', 'glip-l']
 HF = 'https://huggingface.co/GLIPModel/GLIP/resolve/main/'
@@ -79,9 +92,9 @@ def test_openmmlab_format():
 
 def test_index_model_zoo_md_and_configs_agree():
     """THE check: fails when model_zoo.md, the index or a config disagree
-    (fix: edit the metafile, then python -m mmglip.zoo.index --update
+    (fix: edit the metafile, then python tools/model_index.py --update
     model_zoo.md)."""
-    problems = zi.consistency_problems()
+    problems = mi.consistency_problems()
     assert problems == [], '\n'.join(problems)
     md = (REPO / 'model_zoo.md').read_text()
     assert '## Measured by mmglip' in md
@@ -100,7 +113,7 @@ def repo_copy(tmp_path):
 
 def _problems(root):
     index = zi.load_index(root / 'model-index.yml', cached=False)
-    return index, zi.consistency_problems(index, root / 'model_zoo.md')
+    return index, mi.consistency_problems(index, root / 'model_zoo.md')
 
 
 def test_disagreement_is_caught(repo_copy):
@@ -111,7 +124,7 @@ def test_disagreement_is_caught(repo_copy):
     index, problems = _problems(repo_copy)
     assert len(problems) == 1 and 'model_zoo.md disagrees' in problems[0]
     assert '47.7' in problems[0]
-    assert zi.update_markdown(md, index) is True
+    assert mi.update_markdown(md, index) is True
     assert _problems(repo_copy)[1] == []
     # the index says GLIP-T (A) fuses, its config does not
     metafile = repo_copy / 'configs/glip/metafile.yml'
@@ -204,13 +217,13 @@ def test_packaged_copy(tmp_path):
     for a, b in zip(packaged, source):
         assert (a.weights, a.config, a.sha256, a.file_size) == (
             b.weights, b.config, b.sha256, b.file_size)
-    assert zi.consistency_problems(packaged) == []
+    assert mi.consistency_problems(packaged) == []
     assert (mim / 'tools' / 'download.py').is_file()
     assert not list(mim.rglob('__pycache__'))
 
 
 def test_mim_overlay(tmp_path):
-    out = zi.write_mim_overlay(tmp_path / 'ov', 'http://127.0.0.1:1/glip/')
+    out = mi.write_mim_overlay(tmp_path / 'ov', 'http://127.0.0.1:1/glip/')
     index = zi.load_index(out / 'mmglip/.mim/model-index.yml', cached=False)
     assert index.names == NAMES
     for entry in index:
@@ -222,10 +235,10 @@ def test_mim_overlay(tmp_path):
 
 
 def test_cli(capsys, tmp_path):
-    assert zi.main([]) == 0
+    assert mi.main([]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in NAMES)
-    assert zi.main(['--markdown']) == 0
-    assert capsys.readouterr().out == zi.zoo_markdown()
-    assert zi.main(['--check']) == 0
+    assert mi.main(['--markdown']) == 0
+    assert capsys.readouterr().out == mi.zoo_markdown()
+    assert mi.main(['--check']) == 0
     assert 'agree' in capsys.readouterr().out
