@@ -34,6 +34,14 @@ def token_sigmoid_focal_loss(logits: Tensor, targets: Tensor,
     return (alpha_t * ce * (1 - p_t)**gamma).sum()
 
 
+def _fp32(*per_level: Sequence[Tensor]) -> Tuple[List[Tensor], ...]:
+    """Head outputs in fp32 for decoding, losses and NMS (a no-op for fp32
+    tensors). Under autocast the 1x1 convs give fp16 / bf16 deltas; decoding
+    would cast the anchors to that dtype (fp16 steps are 0.5 px above 512,
+    bf16 8 px above 1024) and mmcv's NMS takes fp32 only."""
+    return tuple([t.float() for t in tensors] for tensors in per_level)
+
+
 def tokens_to_class_scores(token_probs: Tensor,
                            class_token_ids: Sequence[Sequence[int]]
                            ) -> Tensor:
@@ -138,6 +146,7 @@ class VLATSSHead(ATSSHead):
 
     def loss_by_feat(self, bbox_preds, centerness, logits, token_mask,
                      batch_gt_instances, batch_img_metas) -> Dict[str, Tensor]:
+        bbox_preds, centerness, logits = _fp32(bbox_preds, centerness, logits)
         device = logits[0].device
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
         anchors = self.prior_generator.grid_priors(featmap_sizes,
@@ -217,7 +226,7 @@ class VLATSSHead(ATSSHead):
         Args:
             class_token_ids: per image, per class, its token indices.
         """
-        bbox_preds, centerness, logits = self(feats, tokens)
+        bbox_preds, centerness, logits = _fp32(*self(feats, tokens))
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
         anchors = self.prior_generator.grid_priors(
             featmap_sizes, device=logits[0].device)

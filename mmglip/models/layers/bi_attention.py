@@ -7,7 +7,36 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
 # fp16 has little range: logits are clamped to this before any softmax
+# (official; 50000 < 65504, the largest fp16 value)
 MAX_CLAMP_VALUE = 50000.0
+# the official additive value of padding tokens; it overflows fp16
+OFFICIAL_MASK_VALUE = -9e15
+
+
+def mask_padding_tokens(logits: Tensor, lang_mask: Tensor) -> Tensor:
+    """Mask padding tokens in vision -> text logits before the softmax.
+
+    Args:
+        logits: [B, heads, N, L] logits (clamped to +-MAX_CLAMP_VALUE).
+        lang_mask: [B, L], 1 for real tokens, 0 for padding.
+
+    fp32 / fp64: the official arithmetic, an additive mask of +1 on real
+    tokens and -9e15 on padding, so results stay bit-identical to the
+    reference. Narrower dtypes: -9e15 overflows fp16, and in bf16 the +1
+    would be rounded into the logits; padding is set to the dtype's lowest
+    finite value instead and real tokens are left as they are. After the
+    softmax both give the same probabilities: padding exactly 0 (the clamp
+    keeps real logits far above it), a common shift of the real logits
+    changes nothing, and a row of padding only stays uniform.
+    """
+    bsz, _, num_vis, num_tok = logits.shape
+    if logits.dtype in (torch.float32, torch.float64):
+        additive = lang_mask[:, None, None, :].expand(
+            bsz, 1, num_vis, num_tok).to(logits.dtype)
+        additive = additive.masked_fill(additive == 0, OFFICIAL_MASK_VALUE)
+        return logits + additive
+    return logits.masked_fill(lang_mask[:, None, None, :] == 0,
+                              torch.finfo(logits.dtype).min)
 
 
 class BiMultiHeadAttention(nn.Module):
@@ -86,13 +115,11 @@ class BiMultiHeadAttention(nn.Module):
             min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
         probs_l = logits_l.softmax(dim=-1)
 
-        # vision -> text: padding tokens get an additive -9e15 (official)
+        # vision -> text: padding tokens are masked out
         num_tok = lang.shape[1]
-        additive = lang_mask[:, None, None, :].expand(
-            bsz, 1, num_vis, num_tok).to(logits.dtype)
-        additive = additive.masked_fill(additive == 0, -9e15)
-        logits_v = (logits.view(bsz, self.num_heads, num_vis, num_tok) +
-                    additive).view(bsz * self.num_heads, num_vis, num_tok)
+        logits_v = mask_padding_tokens(
+            logits.view(bsz, self.num_heads, num_vis, num_tok),
+            lang_mask).view(bsz * self.num_heads, num_vis, num_tok)
         probs_v = logits_v.softmax(dim=-1)
 
         probs_v = F.dropout(probs_v, p=self.dropout, training=self.training)

@@ -7,16 +7,38 @@ from mmcv.ops import ModulatedDeformConv2d
 from torch import Tensor, nn
 
 
+def _autocast_enabled(device_type: str) -> bool:
+    """torch.is_autocast_enabled(device_type) (torch >= 2.4) for torch 2.x."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no argument, CUDA only
+        return torch.is_autocast_cpu_enabled() if device_type == 'cpu' \
+            else torch.is_autocast_enabled()
+
+
 class _ConvNorm(nn.Module):
     """3x3 (modulated deformable) conv + GroupNorm(16)."""
 
     def __init__(self, channels: int, stride: int, use_dcn: bool):
         super().__init__()
+        self.use_dcn = use_dcn
         conv = ModulatedDeformConv2d if use_dcn else nn.Conv2d
         self.conv = conv(channels, channels, 3, stride=stride, padding=1)
         self.bn = nn.GroupNorm(16, channels)
 
     def forward(self, x: Tensor, **dcn_args) -> Tensor:
+        if self.use_dcn and _autocast_enabled(x.device.type):
+            # mmcv's deformable conv is a custom op that autocast does not
+            # cast (and that has no bf16 kernel): run it in the weights'
+            # dtype, as the official model does (custom_fwd(cast_inputs=
+            # torch.float32))
+            dtype = self.conv.weight.dtype
+            with torch.autocast(x.device.type, enabled=False):
+                out = self.conv(
+                    x.to(dtype),
+                    **{k: v.to(dtype)
+                       for k, v in dcn_args.items()})
+            return self.bn(out)
         return self.bn(self.conv(x, **dcn_args))
 
 

@@ -14,6 +14,15 @@ from torch import Tensor, nn
 from .bi_attention import MAX_CLAMP_VALUE
 
 
+def _clamp_fp16(x: Tensor) -> Tensor:
+    """The official BERT-layer clamp of hidden states to +-50000, kept
+    within fp16's range (65504); applied to fp16 tensors only, where values
+    past it would overflow (fp32 / bf16 results are left untouched)."""
+    if x.dtype == torch.float16:
+        return x.clamp(min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
+    return x
+
+
 class _SelfAttention(nn.Module):
 
     def __init__(self, hidden: int, num_heads: int, dropout: float):
@@ -52,7 +61,8 @@ class _DenseNorm(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, residual: Tensor) -> Tensor:
-        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+        x = _clamp_fp16(self.dropout(self.dense(x)))
+        return _clamp_fp16(self.LayerNorm(x + residual))
 
 
 class _Attention(nn.Module):
@@ -73,7 +83,7 @@ class _Intermediate(nn.Module):
         self.dense = nn.Linear(hidden, inner)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.gelu(self.dense(x))
+        return _clamp_fp16(F.gelu(_clamp_fp16(self.dense(x))))
 
 
 class TextEncoderLayer(nn.Module):
