@@ -34,6 +34,7 @@ from .report import write_reports
 
 from mmglip.utils.checkpoints import remove_checkpoints
 from mmglip.utils.cli import UserError, did_you_mean, warn
+from mmglip.zoo.hub import sha256_file
 
 #: The 13 ODinW task names (as ``mmglip.datasets.odinw.ODINW13_TASKS``,
 #: spelled out so that checking ``--tasks`` needs no mmdet import; a test
@@ -49,7 +50,6 @@ RECORD_FORMAT = 2
 #: (tasks are compared one by one)
 COMPARED_KEYS = ('weights_sha256', 'model_config_sha256', 'schedule_sha256',
                  'cfg_options')
-_CHUNK = 1 << 20
 
 
 class BenchmarkError(UserError, RuntimeError):
@@ -169,16 +169,6 @@ def task_configs(tasks: Sequence[str]) -> Dict[str, str]:
 
 
 # ------------------------------------------------------------ fingerprints
-def file_digest(path: str, chunk_size: int = _CHUNK) -> str:
-    """SHA-256 (hex) of a file's content, read in chunks (checkpoints can
-    be several GB)."""
-    sha = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk_size), b''):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def _canonical(value: Any) -> Any:
     """``value`` as JSON-able data that is the same whenever the value is
     the same: dict keys as text (non-text keys by ``repr``), tuples as
@@ -270,7 +260,7 @@ class FewShotBenchmark:
             self._fingerprint = dict(
                 format=RECORD_FORMAT,
                 weights=osp.abspath(self.weights) if self.weights else None,
-                weights_sha256=file_digest(self.weights)
+                weights_sha256=sha256_file(self.weights)
                 if self.weights else None,
                 model_config=self.model_config,
                 model_config_sha256=config_digest(self.model_config),

@@ -116,10 +116,13 @@ def is_zoo_reference(value: str) -> bool:
         return False
 
 
-def sha256_file(path) -> str:
+def sha256_file(path, chunk_size: int = 1 << 23) -> str:
+    """SHA-256 (hex) of a file's content, read in chunks (checkpoints and
+    zips can be several GB); the one digest of the zoo, the ODinW data and
+    the benchmark's fingerprint."""
     h = hashlib.sha256()
     with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 23), b''):
+        for block in iter(lambda: f.read(chunk_size), b''):
             h.update(block)
     return h.hexdigest()
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
 from mmglip.utils.cli import UserError, did_you_mean
+from mmglip.zoo.hub import sha256_file
 
 #: folder of the zips in the hub repository
 ODINW_HUB_FOLDER = 'odinw_35'
@@ -203,7 +204,7 @@ def place_zip(zip_path: str, name: str, data_root: str,
             _add_fewshot_splits(task_dir, placed)
         with open(osp.join(task_dir, MARKER), 'w') as f:
             json.dump(dict(name=name, source=source,
-                           zip_sha256=_sha256(zip_path),
+                           zip_sha256=sha256_file(zip_path),
                            placed=time.strftime('%Y-%m-%dT%H:%M:%S'),
                            annotation_files=placed.annotation_files,
                            errors=placed.errors,
@@ -214,15 +215,6 @@ def place_zip(zip_path: str, name: str, data_root: str,
         return placed
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _sha256(path: str) -> str:
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _clean_stale(data_root: str) -> None:

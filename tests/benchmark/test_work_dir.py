@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mmglip.benchmark.fewshot import (BenchmarkError, FewShotBenchmark,
-                                      RunSpec, config_digest, file_digest)
+                                      RunSpec, config_digest)
+from mmglip.zoo.hub import sha256_file
 
 from ..conftest import REPO
 
@@ -52,7 +53,7 @@ def test_file_digest_streams_whole_content(tmp_path):
     data = bytes(range(256)) * 40
     path = tmp_path / 'w.pth'
     path.write_bytes(data)
-    assert file_digest(str(path), chunk_size=7) == \
+    assert sha256_file(str(path), chunk_size=7) == \
         hashlib.sha256(data).hexdigest()
 
 
