@@ -33,6 +33,7 @@ def convert_file(src: str, dst: str, key: str = 'model',
     import torch
 
     from mmglip.utils.checkpoints import read_checkpoint
+    from mmglip.utils.io import atomic_write
     from mmglip.zoo.official import is_official, to_mmglip
     ckpt = read_checkpoint(src, mmap=True)
     if not is_official(ckpt):
@@ -46,13 +47,8 @@ def convert_file(src: str, dst: str, key: str = 'model',
     meta = dict(meta, source=osp.abspath(src), layout='mmglip',
                 converted_from='official',
                 not_converted=meta['ignored'] + meta['unconverted'])
-    tmp = f'{dst}.part{os.getpid()}'
-    try:
-        torch.save(dict(state_dict=converted, meta=meta), tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(dst, 'wb') as f:
+        torch.save(dict(state_dict=converted, meta=meta), f)
     return meta
 
 

@@ -141,6 +141,7 @@ def place(src: Path, entry, args) -> Path:
     or (--convert) an mmglip checkpoint written by
     tools/convert_official.py's converter. A different existing file is
     kept unless --force."""
+    from mmglip.utils.io import atomic_write
     from mmglip.zoo.hub import sha256_file
     dest = Path(args.dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -156,12 +157,8 @@ def place(src: Path, entry, args) -> Path:
     if target.exists() and not args.force and sha256_file(target) != digest:
         raise FileExistsError(f'{target} exists and differs from the zoo '
                               'file; not replacing it (pass --force).')
-    tmp = target.with_name(f'.{target.name}.tmp{os.getpid()}')
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open(src, 'rb') as fsrc, atomic_write(target, 'wb') as fdst:
+        shutil.copyfileobj(fsrc, fdst, 1 << 20)
     (dest / f'{src.name}.sha256').write_text(f'{digest}  {src.name}\n')
     return target
 

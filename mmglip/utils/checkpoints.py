@@ -191,17 +191,14 @@ def save_weights_only(checkpoint: Dict, path: str) -> str:
         ``path``.
     """
     import torch
+
+    from mmglip.utils.io import atomic_write
     if 'state_dict' not in checkpoint:
         raise KeyError(f'checkpoint for {path} has no state_dict')
     out = dict(state_dict=checkpoint['state_dict'],
                meta=checkpoint.get('meta') or {})
-    tmp = path + '.part'
-    try:
-        torch.save(out, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, 'wb') as f:
+        torch.save(out, f)
     return path
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from mmglip.utils.cli import UserError
+from mmglip.utils.io import atomic_write_json
 
 #: URL scheme accepted wherever a checkpoint path is (``mmglip://glip-t_c``)
 SCHEME = 'mmglip://'
@@ -150,14 +151,10 @@ def _verified(path: Path) -> dict:
 def _remember(path: Path, sha256: str, checks: List[str]) -> None:
     record = dict(path=osp.realpath(path), signature=_signature(path),
                   sha256=sha256, checks=checks)
-    target = _record_path(path)
-    tmp = target.with_name(f'{target.name}.{os.getpid()}.tmp')
     try:  # a read-only home only costs a re-hash next time
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, target)
+        atomic_write_json(_record_path(path), record)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 @contextlib.contextmanager

@@ -135,9 +135,8 @@ def test_save_weights_only_and_remove(tmp_path):
 def test_save_weights_only_is_atomic(tmp_path, monkeypatch):
     target = tmp_path / 'weights_best.pth'
 
-    def broken_save(obj, path):
-        with open(path, 'wb') as f:
-            f.write(b'half a file')
+    def broken_save(obj, f):
+        f.write(b'half a file')
         raise OSError(28, 'No space left on device')
 
     monkeypatch.setattr(torch, 'save', broken_save)
