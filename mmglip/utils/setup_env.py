@@ -50,6 +50,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmdet.visualization  # noqa: F401
 
     import mmglip.datasets  # noqa: F401
+    import mmglip.evaluation  # noqa: F401
     import mmglip.models  # noqa: F401
     from mmglip.zoo.weights import register_checkpoint_scheme
     patch_torch_load_for_mmengine()

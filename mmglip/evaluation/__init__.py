@@ -1,0 +1,1 @@
+"""Metrics registered in mmglip (importing this registers them)."""
