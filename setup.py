@@ -15,7 +15,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-#: what goes into mmglip/.mim, relative to the repository root
+#: what goes into mmglip/.mim, relative to the repository root (the
+#: maintainers' tooling in .dev_scripts/ is not shipped)
 MIM_FILES = ('model-index.yml', 'model_zoo.md', 'configs', 'tools')
 
 

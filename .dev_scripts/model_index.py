@@ -2,11 +2,11 @@
 """Maintain the model zoo's documents from the model index (for mmglip's
 maintainers; users read the index through mmglip.zoo.index).
 
-    python tools/model_index.py                      # list the zoo
-    python tools/model_index.py --markdown           # model_zoo.md's generated part
-    python tools/model_index.py --update model_zoo.md
-    python tools/model_index.py --check              # index, model_zoo.md, configs agree
-    python tools/model_index.py --mim-overlay DIR --mirror URL
+    python .dev_scripts/model_index.py             # list the zoo
+    python .dev_scripts/model_index.py --markdown  # model_zoo.md's tables
+    python .dev_scripts/model_index.py --update model_zoo.md
+    python .dev_scripts/model_index.py --check     # index, md, configs agree
+    python .dev_scripts/model_index.py --mim-overlay DIR --mirror URL
 
 The index (model-index.yml and the metafiles it imports) is the single
 source of truth; the tables of model_zoo.md between the markers below are
@@ -29,14 +29,17 @@ import yaml  # noqa: E402
 
 from mmglip.utils.cli import (HelpFormatter, add_debug_flag,  # noqa: E402
                               run_tool)
+from mmglip.utils.io import atomic_write  # noqa: E402
 from mmglip.zoo.index import (ModelIndex, ZooEntry, _num,  # noqa: E402
                               format_list, load_index)
 
 #: markers around the generated part of model_zoo.md
 MD_BEGIN = ('<!-- BEGIN zoo-index: generated from model-index.yml by '
-            '`python tools/model_index.py --update model_zoo.md`; '
+            '`python .dev_scripts/model_index.py --update model_zoo.md`; '
             'edit the metafiles, not this block -->')
 MD_END = '<!-- END zoo-index -->'
+#: how the begin marker starts, whatever its wording (--update rewrites it)
+MD_BEGIN_TAG = '<!-- BEGIN zoo-index'
 
 
 def _size(entry: ZooEntry) -> str:
@@ -54,6 +57,44 @@ def _sha(entry: ZooEntry) -> str:
 
 def _link(rel: Optional[str]) -> str:
     return f'[`{osp.basename(rel)}`]({rel})' if rel else '-'
+
+
+def _measured(entry: ZooEntry, dataset: str) -> str:
+    """The numbers mmglip measured itself on ``dataset``; empty if none."""
+    return '; '.join(', '.join(f'{k} {_num(v)}' for k, v in r.metrics.items())
+                     for r in entry.results
+                     if r.dataset == dataset and r.measured_by_mmglip)
+
+
+def _evaluation_table(entries: List[ZooEntry]) -> List[str]:
+    """Per variant: the evaluation configs beside the published LVIS
+    minival, Flickr30k and ODinW-13 zero-shot numbers, and a cell for each
+    that only a measurement with the real weights fills (Source: mmglip)."""
+    lines = [
+        '', '### Zero-shot evaluation: configs and published numbers', '',
+        'LVIS minival (GLIP paper Table 2): AP / APr / APc / APf. Flickr30k '
+        'Entities: R@1 (no published number in the reference facts yet). '
+        'ODinW-13: average AP of the 13 tasks, zero-shot as published '
+        '(`tools/benchmark_fewshot.py MODEL --shots 0`, official evaluation '
+        'splits; configs/_base_/datasets/odinw/README.md). The "mmglip" '
+        'cells stay empty until measured with the real weights.', '',
+        '| model | LVIS minival config | LVIS AP / APr / APc / APf | LVIS '
+        'mmglip | Flickr30k config | Flickr30k R@1 | Flickr30k mmglip | '
+        'ODinW-13 AP | ODinW-13 mmglip |',
+        '|---|---|---|---|---|---|---|---|---|']
+    for e in entries:
+        lvis = ' / '.join(_num(e.metric('LVIS minival', k))
+                          for k in ('AP', 'APr', 'APc', 'APf'))
+        flickr = e.metadata.get('Flickr30k Config')
+        lines.append(
+            f'| {e.display_name} | {_link(e.metadata.get("LVIS Config"))} | '
+            f'{lvis} | {_measured(e, "LVIS minival")} | '
+            f'{_link(flickr) if flickr else "-"} | '
+            f'{_num(e.metric("Flickr30k", "R@1"))} | '
+            f'{_measured(e, "Flickr30k")} | '
+            f'{_num(e.metric("ODinW-13", "AP"))} | '
+            f'{_measured(e, "ODinW-13")} |')
+    return lines
 
 
 def zoo_markdown(index: Optional[ModelIndex] = None) -> str:
@@ -93,6 +134,7 @@ def zoo_markdown(index: Optional[ModelIndex] = None) -> str:
             f'{_num(e.metric("LVIS minival", "AP"))} '
             f'({_num(e.metric("LVIS minival", "APr"))}) | {odinw} | '
             f'{measured} |')
+    lines += _evaluation_table(entries)
     if any(e.metric('ODinW-13', 'AP paper') is not None for e in entries):
         lines += ['', '[1] the official README\'s number for the released '
                   'file / the paper\'s (few-shot table, 0-shot).']
@@ -150,8 +192,10 @@ def zoo_markdown(index: Optional[ModelIndex] = None) -> str:
 
 
 def markdown_block(text: str) -> Optional[str]:
-    """The generated block inside a model_zoo.md text, markers included."""
-    start = text.find(MD_BEGIN)
+    """The generated block inside a model_zoo.md text, markers included
+    (the begin marker found by :data:`MD_BEGIN_TAG`, so that --update also
+    rewrites a marker of older wording)."""
+    start = text.find(MD_BEGIN_TAG)
     end = text.find(MD_END)
     if start < 0 or end < start:
         return None
@@ -164,15 +208,14 @@ def update_markdown(md_path: Union[str, Path],
     text = Path(md_path).read_text(encoding='utf-8')
     old = markdown_block(text)
     if old is None:
-        raise ValueError(f'{md_path} has no {MD_BEGIN!r} ... {MD_END!r} '
-                         'block.')
+        raise ValueError(f'{md_path} has no {MD_BEGIN_TAG!r} ... '
+                         f'{MD_END!r} block.')
     new = zoo_markdown(index)
     if old == new:
         return False
-    text = text.replace(old, new)
-    tmp = f'{md_path}.tmp{os.getpid()}'
-    Path(tmp).write_text(text, encoding='utf-8')
-    os.replace(tmp, md_path)
+    # utf-8 whatever the locale (the file has non-ASCII characters)
+    with atomic_write(md_path, encoding='utf-8') as f:
+        f.write(text.replace(old, new))
     return True
 
 
@@ -210,6 +253,10 @@ def config_problems(index: ModelIndex, entry: ZooEntry) -> List[str]:
     if named and named[0] != entry.weight_file:
         problems.append(f'{where}: its header names {named[0]}, the index '
                         f'{entry.weight_file}')
+    for key in ('LVIS Config', 'Flickr30k Config'):
+        rel = entry.metadata.get(key)
+        if rel and not (index.root / rel).is_file():
+            problems.append(f'{entry.name}: {key} {rel} missing')
     if entry.finetune_config:
         ft = index.root / entry.finetune_config
         if not ft.is_file():
@@ -238,9 +285,9 @@ def consistency_problems(index: Optional[ModelIndex] = None,
                 block.splitlines(), zoo_markdown(index).splitlines(),
                 f'{md.name} (now)', 'from the index', lineterm='', n=0)
             problems.append(
-                f'{md} disagrees with {index.path}; run `python -m '
-                'tools/model_index.py --update model_zoo.md` after changing the '
-                'metafiles:\n' + '\n'.join(list(diff)[:40]))
+                f'{md} disagrees with {index.path}; run `python '
+                '.dev_scripts/model_index.py --update model_zoo.md` after '
+                'changing the metafiles:\n' + '\n'.join(list(diff)[:40]))
     else:
         problems.append(f'{md} not found')
     if check_configs:
@@ -268,7 +315,7 @@ def write_mim_overlay(dest: Union[str, Path], mirror: str,
     the installed package, whose ``__init__.py`` wins over a code-less
     folder)::
 
-        python tools/model_index.py --mim-overlay DIR --mirror URL
+        python .dev_scripts/model_index.py --mim-overlay DIR --mirror URL
         PYTHONPATH=DIR mim download mmglip --config glip-t_c --dest .
 
     Prefer ``tools/download.py``, which verifies what it downloads.

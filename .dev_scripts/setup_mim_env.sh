@@ -2,7 +2,7 @@
 # Create (idempotently) .venv-mim: OpenMMLab's `mim` (openmim 0.3.9) with
 # mmglip installed, for the `mim download mmglip --config NAME` test:
 #
-#   bash tools/setup_mim_env.sh
+#   bash .dev_scripts/setup_mim_env.sh
 #   MMGLIP_MIM_PYTHON=.venv-mim/bin/python .venv/bin/python -m pytest tests/zoo
 #
 # A venv of its own because installing openmim pins setuptools~=60.2 (through
@@ -27,7 +27,7 @@ VENV=.venv-mim
 PY="$PWD/$VENV/bin/python"
 MIM_MARKER="$VENV/.mim-deps"
 PKG_MARKER="$VENV/.mmglip-build"
-DEPS_WANT="openmim==0.3.9 mmengine==0.10.7 $(sha256sum tools/setup_mim_env.sh | cut -c1-16)"
+DEPS_WANT="openmim==0.3.9 mmengine==0.10.7 $(sha256sum .dev_scripts/setup_mim_env.sh | cut -c1-16)"
 # everything that ends up in the installed package
 PKG_WANT="$(find setup.py setup.cfg pyproject.toml MANIFEST.in model-index.yml model_zoo.md mmglip configs tools \
     -type f \( -name '*.py' -o -name '*.yml' -o -name '*.cfg' -o -name '*.toml' -o -name '*.in' -o -name '*.md' -o -name '*.sh' \) \

@@ -62,11 +62,12 @@ def main():
           f'({len(runner.test_dataloader.dataset)} held-out images)')
 
     model = init_model(cfg, ckpt)
-    images = list_images(osp.join(cfg.data_root, 'test'))
+    test_dir = runner.test_dataloader.dataset.data_prefix['img']
+    images = list_images(test_dir)
     results = inference(model, images, args.texts)
     out = osp.join(cfg.work_dir, 'infer')
     os.makedirs(out)
-    gts = _ground_truth(osp.join(cfg.data_root, 'test'))
+    gts = _ground_truth(test_dir)
     print(f'\nTop detections for "{args.texts}" on the {len(images)} '
           'held-out images (IoU with the nearest annotated box):')
     for path, sample in zip(images, results):

@@ -27,7 +27,8 @@ DATASETS = Registry(
 TRANSFORMS = Registry(
     'transform', parent=MMDET_TRANSFORMS, locations=['mmglip.datasets'])
 # evaluation metrics
-METRICS = Registry('metric', parent=MMDET_METRICS)
+METRICS = Registry(
+    'metric', parent=MMDET_METRICS, locations=['mmglip.evaluation'])
 # runner hooks
 HOOKS = Registry('hook', parent=MMDET_HOOKS)
 # visualizers

@@ -2,8 +2,8 @@
 numbers), through ``tools/infer.py``, on full-size GLIP-T (A) and (C).
 
 The reference runs in its own environment (mmdet's early-fusion models need
-transformers 4.40.2): ``tools/parity/setup_reference_env.sh`` builds it and
-the README's test command points ``MMGLIP_REF_PYTHON`` at it. A random
+transformers 4.40.2): ``.dev_scripts/parity/setup_reference_env.sh`` builds
+it and the README's test command points ``MMGLIP_REF_PYTHON`` at it. A random
 checkpoint is generated in the *official* key layout by the reference side;
 mmglip loads that file as it is.
 """
@@ -24,7 +24,7 @@ TEXTS = '. '.join(n for n in COCO if n)  # official caption: no trailing sep
 
 pytestmark = pytest.mark.skipif(
     not REF_PY, reason='MMGLIP_REF_PYTHON (the mmdet reference env from '
-    'tools/parity/setup_reference_env.sh) is not set')
+    '.dev_scripts/parity/setup_reference_env.sh) is not set')
 
 
 def _run(cmd, **kw):
@@ -38,8 +38,8 @@ def _run(cmd, **kw):
 @pytest.fixture(scope='module')
 def ref_bert(tmp_path_factory):
     d = tmp_path_factory.mktemp('ref') / 'bert-base-uncased'
-    _run([REF_PY, 'tools/parity/make_bert_dir.py', d, '--weights', 'random',
-          '--seed', '0'])
+    _run([REF_PY, '.dev_scripts/parity/make_bert_dir.py', d, '--weights',
+          'random', '--seed', '0'])
     return d
 
 
@@ -73,12 +73,13 @@ def test_matcher_detects_a_difference():
 @pytest.mark.parametrize('variant', ['glip-t_a', 'glip-t_c'])
 def test_same_top100_as_mmdet_glip(variant, ref_bert, tmp_path):
     ckpt = tmp_path / f'{variant}_official.pth'
-    _run([REF_PY, 'tools/parity/make_official_checkpoint.py', '--variant',
-          variant, '--bert-dir', ref_bert, '--out', ckpt, '--seed', '0'])
+    _run([REF_PY, '.dev_scripts/parity/make_official_checkpoint.py',
+          '--variant', variant, '--bert-dir', ref_bert, '--out', ckpt,
+          '--seed', '0'])
     ref_json = tmp_path / 'ref.json'
-    _run([REF_PY, 'tools/parity/mmdet_reference.py', '--variant', variant,
-          '--checkpoint', ckpt, '--bert-dir', ref_bert, '--texts', TEXTS,
-          '--out', ref_json, *IMAGES])
+    _run([REF_PY, '.dev_scripts/parity/mmdet_reference.py', '--variant',
+          variant, '--checkpoint', ckpt, '--bert-dir', ref_bert, '--texts',
+          TEXTS, '--out', ref_json, *IMAGES])
     out = tmp_path / 'ours'
     _run([sys.executable, 'tools/infer.py', *IMAGES, variant, '--weights',
           ckpt, '--texts', TEXTS, '--pred-score-thr', '0', '--out-dir', out,

@@ -25,7 +25,6 @@ status: 0 when every image was written, else the number of images that
 failed (at most 100); 2 for an error in the arguments, 130 after Ctrl-C.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -98,19 +97,10 @@ def _cfg_options(pairs):
 
 
 def split_names(texts):
-    """--texts values -> names: one string is split on ". ", several are one
-    name each."""
-    from mmglip.text import PromptError, split_texts
-    if len(texts) == 1:
-        names = split_texts(texts[0])
-    else:
-        names = [t.strip() for t in texts]
-        if not all(names):
-            raise PromptError(f'--texts {texts!r}: an empty name.')
-    if not names:
-        raise PromptError('--texts is empty: give phrases such as '
-                          '"cat. remote control".')
-    return names
+    """--texts values -> names (the API's prompt_names): one string is split
+    on ". ", several are one name each."""
+    from mmglip.apis.inference import prompt_names
+    return prompt_names(texts[0] if len(texts) == 1 else texts, '--texts')
 
 
 def list_inputs(inputs):
@@ -181,15 +171,10 @@ def check_weights_arg(weights, key='model'):
 
 
 def write_json(path, data):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.part{os.getpid()}'
-    try:
-        with open(tmp, 'w') as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    """Written whole or not at all (an interrupted run leaves no half file).
+    """
+    from mmglip.utils.io import atomic_write_json
+    atomic_write_json(path, data)
 
 
 def prediction(res, names, thr):

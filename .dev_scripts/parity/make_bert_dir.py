@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write an offline ``bert-base-uncased``-equivalent directory.
 
-    python tools/parity/make_bert_dir.py DST [--weights random|none]
+    python .dev_scripts/parity/make_bert_dir.py DST [--weights random|none]
                                              [--vocab VOCAB.txt] [--seed N]
 
 The directory holds config.json (bert-base-uncased's architecture),

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Make a seeded random GLIP checkpoint in the OFFICIAL (microsoft/GLIP) layout.
 
-Run inside the reference venv (tools/parity/setup_reference_env.sh):
+Run inside the reference venv (.dev_scripts/parity/setup_reference_env.sh):
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv-ref/bin/python \\
-        tools/parity/make_official_checkpoint.py --variant glip-t_c \\
+        .dev_scripts/parity/make_official_checkpoint.py --variant glip-t_c \\
         --bert-dir /tmp/parity/bert --out /tmp/parity/glip-t_c_official.pth
 
 It builds MMDetection 3.3's GLIP from the mmdet config of the variant (BERT

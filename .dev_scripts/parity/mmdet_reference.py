@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Run MMDetection 3.3's own GLIP on images from an OFFICIAL-layout checkpoint.
 
-Run inside the reference venv (tools/parity/setup_reference_env.sh):
+Run inside the reference venv (.dev_scripts/parity/setup_reference_env.sh):
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv-ref/bin/python \\
-        tools/parity/mmdet_reference.py --variant glip-t_c \\
+        .dev_scripts/parity/mmdet_reference.py --variant glip-t_c \\
         --checkpoint /tmp/parity/glip-t_c_official.pth --bert-dir /tmp/parity/bert \\
         --texts "person. bicycle. car" --out /tmp/parity/ref.json IMG1 IMG2 ...
 

@@ -3,7 +3,7 @@
 # parity oracle: MMDetection 3.3's own GLIP port, which needs transformers
 # 4.40.2 for its early-fusion models (newer transformers break it).
 #
-# Usage: tools/parity/setup_reference_env.sh [VENV_DIR]
+# Usage: .dev_scripts/parity/setup_reference_env.sh [VENV_DIR]
 #   VENV_DIR defaults to <repo root>/.venv-ref
 #
 # Environment:

@@ -1,5 +1,9 @@
 default_scope = 'mmglip'
 
+# evaluation loops (training loops come with a schedule)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
 default_hooks = dict(
     timer=dict(type='mmdet.IterTimerHook'),
     logger=dict(type='mmdet.LoggerHook', interval=50),

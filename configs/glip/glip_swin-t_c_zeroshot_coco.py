@@ -5,5 +5,3 @@ _base_ = [
     '../_base_/models/glip_swin-t.py', '../_base_/datasets/coco_detection.py',
     '../_base_/default_runtime.py'
 ]
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')

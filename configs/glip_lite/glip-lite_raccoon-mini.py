@@ -6,8 +6,6 @@ _base_ = [
 model = dict(test_cfg=dict(score_thr=0.01))
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=12)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -26,11 +26,13 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from mmglip.text import PromptError, name_warnings, split_texts
+# the one function from the user's texts to names (re-exported)
+from mmglip.text import name_warnings, prompt_names  # noqa: F401
 from mmglip.utils.checkpoints import read_checkpoint  # noqa: F401 (API)
 from mmglip.utils.cli import did_you_mean
 from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
                                  decode_failure, list_images)
+from mmglip.utils.io import package_data_path
 from mmglip.zoo.index import load_index, model_names
 # the one weights path, re-exported as mmglip.apis.load_weights
 from mmglip.zoo.weights import LoadReport, load_weights  # noqa: F401
@@ -70,11 +72,10 @@ LOCAL_MODELS = {'glip-lite': 'glip_lite/glip-lite_raccoon-mini.py'}
 
 def config_root() -> Path:
     """The ``configs/`` folder: in the source tree, or packaged in .mim."""
-    pkg = Path(__file__).resolve().parents[1]
-    for candidate in (pkg.parent / 'configs', pkg / '.mim' / 'configs'):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f'No configs/ folder beside {pkg}.')
+    root = package_data_path('configs')
+    if not root.is_dir():
+        raise FileNotFoundError(f'No configs/ folder: {root} is missing.')
+    return root
 
 
 def resolve_config(model: str) -> str:
@@ -242,19 +243,6 @@ def _load_input(item, index: int, names, pipelines) -> dict:
     return pipelines['array'](dict(meta, img=item))
 
 
-def prompt_names(model, texts: Union[str, Sequence[str]]) -> List[str]:
-    """The names of ``texts`` (a ``"a. b. c"`` string is split on ". ",
-    a list is taken as it is); raises PromptError when there are none."""
-    names = split_texts(texts) if isinstance(texts, str) else \
-        [str(t).strip() for t in texts]
-    if not names or not all(names):
-        raise PromptError(
-            f'texts {texts!r}: give class names / phrases, e.g. '
-            '"cat. remote control" or ["cat", "remote control"] (an empty '
-            'name is not allowed).')
-    return names
-
-
 def prompt_warnings(model, names: Sequence[str]) -> List[str]:
     """Warnings for names the model's language model cannot tell apart
     (only unknown tokens, or the same tokens as another name)."""
@@ -277,7 +265,7 @@ def iter_inference(model, images, texts: Union[str, Sequence[str]],
     if batch_size < 1:
         raise ValueError(f'batch_size={batch_size}: use 1 or more.')
     inputs, _ = _as_inputs(images)
-    names = prompt_names(model, texts)
+    names = prompt_names(texts)
     pipelines = dict(path=test_pipeline(model.cfg),
                      array=test_pipeline(model.cfg, from_array=True))
     for start in range(0, len(inputs), batch_size):
@@ -332,7 +320,7 @@ def inference(model, images, texts: Union[str, Sequence[str]],
     """
     import warnings
     inputs, single = _as_inputs(images)
-    names = prompt_names(model, texts)
+    names = prompt_names(texts)
     for msg in prompt_warnings(model, names):
         warnings.warn(msg, stacklevel=2)
     results = []

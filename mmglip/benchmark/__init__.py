@@ -1,9 +1,11 @@
 """The ODinW few-shot benchmark (tools/benchmark_fewshot.py)."""
-from .fewshot import (MODES, ODINW_TASKS, BenchmarkError, FewShotBenchmark,
-                      RunSpec, plan_runs, shard)
+from .fewshot import FewShotBenchmark, config_digest
+from .plan import (MODES, BenchmarkError, RunSpec, check_tasks, parse_shots,
+                   plan_runs, shard, task_configs)
 from .report import aggregate, markdown_table, write_reports
 
 __all__ = [
-    'MODES', 'ODINW_TASKS', 'BenchmarkError', 'FewShotBenchmark', 'RunSpec',
-    'plan_runs', 'shard', 'aggregate', 'markdown_table', 'write_reports'
+    'MODES', 'BenchmarkError', 'FewShotBenchmark', 'RunSpec', 'plan_runs',
+    'shard', 'check_tasks', 'parse_shots', 'task_configs', 'config_digest',
+    'aggregate', 'markdown_table', 'write_reports'
 ]

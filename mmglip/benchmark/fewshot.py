@@ -11,7 +11,9 @@ deleted once ``result.json`` is written, unless ``--keep-checkpoints``.
 the SHA-256 of the ``--weights`` file, of the resolved model config and
 schedule (``_base_`` files included), the ``--cfg-options``, and per task
 the SHA-256 of its resolved dataset config (with ``--data-root`` applied for
-ODinW tasks). A later call may run a subset of the tasks or add new ones
+ODinW tasks; a change to the dataset configs themselves therefore changes
+it too, and their work dirs are refused as "another dataset config"). A
+later call may run a subset of the tasks or add new ones
 (they are added to the record); a call whose weights, model config,
 schedule or options differ, or that gives a recorded task another dataset
 config, is refused (nothing in the work dir is changed), never mixed.
@@ -27,145 +29,22 @@ import json
 import os
 import os.path as osp
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Optional, Sequence, Union
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional
 
+from .plan import MODES, BenchmarkError, RunSpec, plan_runs, shard
 from .report import write_reports
 
 from mmglip.utils.checkpoints import remove_checkpoints
-from mmglip.utils.cli import UserError, did_you_mean, warn
+from mmglip.utils.io import atomic_write_json
 from mmglip.zoo.hub import sha256_file
 
-#: The 13 ODinW task names (as ``mmglip.datasets.odinw.ODINW13_TASKS``,
-#: spelled out so that checking ``--tasks`` needs no mmdet import; a test
-#: keeps the two equal).
-ODINW_TASKS = ('AerialMaritimeDrone', 'Aquarium', 'CottontailRabbits',
-               'EgoHands', 'NorthAmericaMushrooms', 'Packages', 'PascalVOC',
-               'pistols', 'pothole', 'Raccoon', 'ShellfishOpenImages',
-               'thermalDogsAndPeople', 'VehiclesOpenImages')
-MODES = ('full', 'prompt', 'linear')
 #: version of ``benchmark.json``; other versions are refused
 RECORD_FORMAT = 2
 #: keys of ``benchmark.json`` that must match for a work dir to be reused
 #: (tasks are compared one by one)
 COMPARED_KEYS = ('weights_sha256', 'model_config_sha256', 'schedule_sha256',
                  'cfg_options')
-
-
-class BenchmarkError(UserError, RuntimeError):
-    """Bad benchmark input; the message says what and how to fix it."""
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    task: str
-    shot: Union[int, str]  # 0 (zero-shot), 1, 3, 5, 10 or 'all'
-    seed: int
-    mode: str
-
-    @property
-    def name(self) -> str:
-        return f'{self.task}/{self.mode}/shot{self.shot}_seed{self.seed}'
-
-
-def unique(values: Sequence, option: str) -> List:
-    """``values`` without repeats, in first-occurrence order; one
-    ``warning:`` line on stderr names the repeated values of ``option``."""
-    out, repeated = [], []
-    for value in values:
-        if value not in out:
-            out.append(value)
-        elif value not in repeated:
-            repeated.append(value)
-    if repeated:
-        warn(f'{option}: {", ".join(str(v) for v in repeated)} given more '
-             'than once; each is used once.')
-    return out
-
-
-def plan_runs(tasks: Sequence[str], shots: Sequence, seeds: Sequence[int],
-              modes: Sequence[str]) -> List[RunSpec]:
-    """All runs, each once, in order; zero-shot and full-data runs once per
-    task / mode (no sampling, so no seeds), zero-shot under mode
-    ``zero-shot``. Repeats in the arguments plan nothing twice."""
-    runs, seen = [], set()
-
-    def add(spec):
-        if spec not in seen:
-            seen.add(spec)
-            runs.append(spec)
-
-    for task in tasks:
-        for shot in shots:
-            if shot == 0:
-                add(RunSpec(task, 0, 0, 'zero-shot'))
-                continue
-            for mode in modes:
-                for seed in (seeds if shot != 'all' else seeds[:1]):
-                    add(RunSpec(task, shot, seed, mode))
-    return runs
-
-
-def shard(runs: List[RunSpec], rank: int, world_size: int) -> List[RunSpec]:
-    """The runs of one worker (a GPU, or a process of a multi-machine job)."""
-    return runs[rank::world_size]
-
-
-def parse_shots(values: Sequence[str]) -> List[Union[int, str]]:
-    """``--shots`` values -> 0, 1, 3, 5, 10 or ``'all'`` (repeats kept)."""
-    out = []
-    for v in values:
-        if v == 'all':
-            out.append('all')
-        elif v.isdigit() and int(v) in (0, 1, 3, 5, 10):
-            out.append(int(v))
-        else:
-            raise BenchmarkError(f'--shots {v!r}: use 0, 1, 3, 5, 10 or all.')
-    return out
-
-
-def check_tasks(tasks: Sequence[str], data_root: str) -> None:
-    """Check ``--tasks`` (ODinW task names or dataset config files) and,
-    if ODinW names are used, ``--data-root``; no heavy imports."""
-    for task in tasks:
-        if task.endswith('.py'):
-            if not osp.isfile(task):
-                raise BenchmarkError(f'--tasks {task}: no such dataset '
-                                     'config file.')
-        elif task not in ODINW_TASKS:
-            raise BenchmarkError(
-                f'--tasks: unknown task {task!r}'
-                f'{did_you_mean(task, ODINW_TASKS)}; give ODinW task names '
-                f'({", ".join(ODINW_TASKS)}) or dataset config files (.py).')
-    odinw = [t for t in tasks if t in ODINW_TASKS]
-    if odinw and not osp.isdir(data_root):
-        raise BenchmarkError(
-            f'--data-root {data_root}: no such folder (the ODinW tasks '
-            f'{", ".join(odinw)} are read from it); give the root of the '
-            'ODinW tasks (official layout).')
-
-
-def task_configs(tasks: Sequence[str]) -> Dict[str, str]:
-    """Task name -> dataset config path. An ODinW task is named as given, a
-    dataset config file by its file name without ``.py``. Two files of the
-    same name would share their runs and are refused; the same file given
-    twice is used once."""
-    from mmglip.datasets.odinw import odinw_config_path
-    out = {}
-    for task in tasks:
-        if task.endswith('.py'):
-            name, path = osp.splitext(osp.basename(task))[0], task
-        else:
-            name, path = task, odinw_config_path(task)
-        if name in out:
-            if osp.realpath(out[name]) == osp.realpath(path):
-                warn(f'--tasks: {task} given more than once; used once.')
-                continue
-            raise BenchmarkError(
-                f'--tasks: {out[name]} and {path} would both be task '
-                f'{name!r} (runs are named by the file name); rename one.')
-        out[name] = path
-    return out
 
 
 # ------------------------------------------------------------ fingerprints
@@ -246,12 +125,12 @@ class FewShotBenchmark:
         resolved content as the runs read it (for an ODinW task: with its
         paths under ``--data-root``) and that data root (None for dataset
         configs of another kind, which name their own data)."""
-        from .run import load_task_config
+        from .run import load_task_config, reads_odinw_root
         data_root = osp.abspath(self.data_root)
         cfg = load_task_config(self.task_configs[task], data_root)
         return dict(config=osp.abspath(self.task_configs[task]),
                     sha256=config_digest(cfg),
-                    data_root=data_root if 'odinw_task_root' in cfg else None)
+                    data_root=data_root if reads_odinw_root(cfg) else None)
 
     def fingerprint(self) -> Dict:
         """What the results depend on, as written to ``benchmark.json``
@@ -333,7 +212,7 @@ class FewShotBenchmark:
             if not update:
                 return list(mine['tasks'])
             os.makedirs(self.work_dir, exist_ok=True)
-            _atomic_json(path, mine)
+            atomic_write_json(path, mine, indent=1)
             return []
         try:
             with open(path) as f:
@@ -345,7 +224,7 @@ class FewShotBenchmark:
         missing = [t for t in mine['tasks'] if t not in theirs['tasks']]
         if missing and update:
             theirs['tasks'].update({t: mine['tasks'][t] for t in missing})
-            _atomic_json(path, theirs)
+            atomic_write_json(path, theirs, indent=1)
             return []
         return missing
 
@@ -376,7 +255,8 @@ class FewShotBenchmark:
         result = run_one(self, spec)
         result.update(asdict(spec), seconds=round(time.time() - t0, 1),
                       keep_checkpoints=self.keep_checkpoints)
-        _atomic_json(osp.join(self.run_dir(spec), 'result.json'), result)
+        atomic_write_json(osp.join(self.run_dir(spec), 'result.json'),
+                          result, indent=1)
         self.tidy(spec)
         return result
 
@@ -412,9 +292,5 @@ class FewShotBenchmark:
         return write_reports(results, self.work_dir)
 
 
-def _atomic_json(path: str, data: Dict) -> None:
-    """Write ``data`` as JSON: complete or not at all."""
-    tmp = path + '.part'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+__all__ = ['MODES', 'BenchmarkError', 'RunSpec', 'plan_runs', 'shard',
+           'FewShotBenchmark', 'config_digest']

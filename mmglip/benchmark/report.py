@@ -6,6 +6,8 @@ import os
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
+from mmglip.utils.io import atomic_write, atomic_write_text
+
 SHOT_ORDER = ['0', '1', '3', '5', '10', 'all']
 
 
@@ -63,6 +65,11 @@ def markdown_table(agg: Dict) -> str:
     for mode in modes:
         lines.append(f'### {mode} tuning: test AP (mean ± std over seeds)')
         lines.append('')
+        if '0' in shots:
+            lines.append('Zero-shot as published: AP on each task\'s official '
+                         'evaluation split (val; minival where the task has '
+                         'one), no training.')
+            lines.append('')
         lines.append('| task | ' + ' | '.join(
             f'{s}-shot' if s not in ('0', 'all') else
             ('zero-shot' if s == '0' else 'all data') for s in shots) + ' |')
@@ -91,17 +98,15 @@ def write_reports(results: List[Dict], out_dir: str) -> Dict[str, str]:
     results = sorted(results, key=lambda r: (r['mode'], r['task'],
                                              SHOT_ORDER.index(str(r['shot'])),
                                              r['seed']))
-    _atomic_write(paths['results.json'], json.dumps(results, indent=1))
+    atomic_write_text(paths['results.json'], json.dumps(results, indent=1))
     fields = ['mode', 'task', 'shot', 'seed', 'ap', 'ap50', 'val_best_ap',
-              'epochs', 'seconds']
-    tmp = paths['results.csv'] + '.part'
-    with open(tmp, 'w', newline='') as f:
+              'epochs', 'seconds', 'eval_file']
+    with atomic_write(paths['results.csv'], newline='') as f:
         writer = csv.DictWriter(f, fields, extrasaction='ignore')
         writer.writeheader()
         writer.writerows(results)
-    os.replace(tmp, paths['results.csv'])
     agg = aggregate(results)
-    _atomic_write(paths['table.md'], markdown_table(agg))
+    atomic_write_text(paths['table.md'], markdown_table(agg))
     plot(agg, paths['ap_vs_shots.png'])
     return paths
 
@@ -133,14 +138,6 @@ def plot(agg: Dict, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path + '.part.png'
-    fig.savefig(tmp)
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png')
     plt.close(fig)
-    os.replace(tmp, path)
-
-
-def _atomic_write(path: str, text: str) -> None:
-    tmp = path + '.part'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -18,17 +18,75 @@ SCHEDULE_EXTRAS = ('fewshot_repeats', 'prompt_tuning_optimizer',
                    'train_batch_size')
 _DATA_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
               'val_evaluator', 'test_evaluator')
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
+_KSHOT_DATASET = 'ODinWDataset'
+_KSHOT_METRIC = 'DatasetCocoMetric'
+
+
+def _inner_dataset(dataset_cfg):
+    """The dataset dict under Repeat/ClassBalanced wrappers."""
+    while isinstance(dataset_cfg, dict) and 'dataset' in dataset_cfg and (
+            _type_name(dataset_cfg) in _WRAPPERS):
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def _type_name(cfg) -> str:
+    return str(cfg.get('type', '')).split('.')[-1]
+
+
+def _datasets(cfg):
+    return [(key, _inner_dataset(cfg[key]['dataset'])) for key in _LOADERS
+            if cfg.get(key)]
+
+
+def reads_odinw_root(cfg) -> bool:
+    """Whether a dataset config is an ODinW task read from the ODinW root:
+    it has ``odinw_root`` (configs/_base_/datasets/odinw/_base_odinw.py)
+    and every dataset's ``data_root`` is that root. A config that sets its
+    own ``data_root`` (the demo's raccoon_mini.py) keeps it."""
+    root = cfg.get('odinw_root')
+    return root is not None and all(
+        ds.get('data_root') == root for _, ds in _datasets(cfg))
 
 
 def load_task_config(path: str, data_root: str) -> Config:
-    """A task's dataset config; an ODinW task's data paths are moved under
-    ``data_root`` (``--data-root``), a dataset config file of another kind
+    """A task's dataset config; an ODinW task (:func:`reads_odinw_root`)
+    reads from ``data_root`` (``--data-root``): its ``odinw_root`` and its
+    datasets' ``data_root`` are set to it. A dataset config of another kind
     keeps its own ``data_root``."""
     task = Config.fromfile(path)
-    if 'odinw_task_root' in task:  # an ODinW task: move it under --data-root
-        from mmglip.datasets.odinw import configure_odinw
-        configure_odinw(task, odinw_root=data_root)
+    if reads_odinw_root(task):
+        task.odinw_root = data_root
+        for _, ds in _datasets(task):
+            ds['data_root'] = data_root
     return task
+
+
+def set_fewshot(cfg, task: str, shots: int, seed: int, out_dir: str) -> None:
+    """Make the train and val datasets read their k-shot samples (the
+    official protocol; the test split is used whole): each dataset gets
+    ``fewshot=dict(shots, seed, out_dir)`` and writes or reuses the file
+    itself. The val metric then scores against the k-shot val file, which
+    needs ``mmglip.ODinWDataset`` and ``mmglip.DatasetCocoMetric`` without
+    its own ``ann_file``; anything else is refused."""
+    from .plan import BenchmarkError
+    for key in ('train_dataloader', 'val_dataloader'):
+        ds = _inner_dataset(cfg[key]['dataset'])
+        if _type_name(ds) != _KSHOT_DATASET:
+            raise BenchmarkError(
+                f'task {task}: {key}.dataset.type={ds.get("type")!r}; '
+                f'k-shot runs need mmglip.{_KSHOT_DATASET} (it reads the '
+                'k-shot file from fewshot=dict(shots, seed)).')
+        ds['fewshot'] = dict(shots=shots, seed=seed, out_dir=out_dir)
+    metric = cfg.get('val_evaluator')
+    if not isinstance(metric, dict) or _type_name(metric) != \
+            _KSHOT_METRIC or metric.get('ann_file'):
+        raise BenchmarkError(
+            f'task {task}: val_evaluator={metric!r}; k-shot runs need '
+            f'dict(type=\'mmglip.{_KSHOT_METRIC}\') without ann_file (it '
+            'scores against the k-shot val file the dataset reads).')
 
 
 def base_run_config(bench, task: str):
@@ -40,24 +98,55 @@ def base_run_config(bench, task: str):
     task_cfg = load_task_config(bench.task_configs[task], bench.data_root)
     for key in _DATA_KEYS:
         cfg[key] = copy.deepcopy(task_cfg[key])
+    set_official_prompts(cfg)
     schedule = Config.fromfile(bench.schedule)
     extra = {k: schedule.pop(k) for k in SCHEDULE_EXTRAS if k in schedule}
     cfg.merge_from_dict(schedule.to_dict())
     return cfg, extra
 
 
+def set_official_prompts(cfg) -> None:
+    """The official commands' prompt switches on every ODinW dataset of a
+    run: ``DATASETS.USE_CAPTION_PROMPT True`` and ``DATASETS.USE_OVERRIDE_
+    CATEGORY True`` (README of microsoft/GLIP, zero-shot and fine-tuning
+    alike) -> ``use_caption_prompt`` / ``use_class_overrides``: a task
+    config's ``caption_prompt`` / ``class_overrides`` are used. The
+    ODinW-13 task configs have none (as the official odinw_13 configs), the
+    ODinW-35 ones the official ones. ``--cfg-options`` still win."""
+    for _, ds in _datasets(cfg):
+        if _type_name(ds) == _KSHOT_DATASET:
+            ds['use_caption_prompt'] = True
+            ds['use_class_overrides'] = True
+
+
+def set_zero_shot_as_published(cfg) -> None:
+    """Zero-shot as published: the test loader evaluates what the val loader
+    reads, the task's official evaluation split (``DATASETS.TEST`` of the
+    official task config: ``val``, or ``minival`` (folder ``mini_val``) where
+    the task has one: EgoHands, VehiclesOpenImages, ...), with the val
+    metric. MMDetection's port evaluates ``valid`` everywhere instead."""
+    cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
+    cfg.test_evaluator = copy.deepcopy(cfg.val_evaluator)
+    # no training: hooks of the train loop (early stopping) cannot run
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks') or []
+        if _type_name(h) != 'EarlyStoppingHook']
+
+
 def build_run_config(bench, spec) -> Config:
     """The full config of one run (resuming from the run's newest readable
     checkpoint if a killed call left one)."""
-    from mmglip.datasets.odinw import apply_fewshot
     cfg, extra = base_run_config(bench, spec.task)
+    if spec.shot == 0:
+        set_zero_shot_as_published(cfg)
     cfg.merge_from_dict(bench.cfg_options)
 
     if spec.shot not in (0, 'all'):
         # k-shot train and val files of the official protocol, kept with
         # the results (the data folder is never written to)
-        apply_fewshot(cfg, spec.shot, spec.seed,
-                      out_dir=osp.join(bench.work_dir, 'splits', spec.task))
+        set_fewshot(cfg, spec.task, spec.shot, spec.seed,
+                    osp.abspath(osp.join(bench.work_dir, 'splits',
+                                         spec.task)))
         times = extra.get('fewshot_repeats', {}).get(spec.shot, 1)
         if times > 1:
             cfg.train_dataloader.dataset = dict(
@@ -104,6 +193,16 @@ def _final_weights(runner, best_checkpoint: Optional[Dict]) -> Dict:
                           experiment_name=runner.experiment_name))
 
 
+def _eval_file(dataset) -> Optional[str]:
+    """The annotation file a run was tested on, relative to the dataset's
+    data root (``Raccoon/Raccoon.v2-raw.coco/valid/annotations_...json``)."""
+    ann = getattr(dataset, 'ann_file', None)
+    root = getattr(dataset, 'data_root', None)
+    if ann and root:
+        return osp.relpath(ann, root)
+    return ann
+
+
 def run_one(bench, spec) -> Dict:
     """Train (unless zero-shot) and test; returns the metrics in AP % and
     ``weights_file``: the weights the run keeps, relative to the work dir
@@ -126,7 +225,8 @@ def run_one(bench, spec) -> Dict:
         metrics = runner.test()
         return dict(ap=100 * metrics['coco/bbox_mAP'],
                     ap50=100 * metrics['coco/bbox_mAP_50'], epochs=0,
-                    val_best_ap=None, weights_file=None)
+                    val_best_ap=None, weights_file=None,
+                    eval_file=_eval_file(runner.test_dataloader.dataset))
     runner = Runner.from_cfg(cfg)
     runner.train()
     best = runner.message_hub.get_info('best_ckpt', None)
@@ -140,6 +240,7 @@ def run_one(bench, spec) -> Dict:
                                  osp.join(cfg.work_dir, WEIGHTS_FILE))
     return dict(ap=100 * metrics['coco/bbox_mAP'],
                 ap50=100 * metrics['coco/bbox_mAP_50'],
+                eval_file=_eval_file(runner.test_dataloader.dataset),
                 epochs=runner.epoch,
                 val_best_ap=None if best_score is None else 100 * best_score,
                 weights_file=osp.relpath(osp.abspath(kept),

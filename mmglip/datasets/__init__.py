@@ -1,23 +1,23 @@
-"""Datasets: ODinW (checked COCO) dataset, prompt transform, converters,
-validation and k-shot sampling."""
-from .converters import (ConversionError, ConversionResult, convert,
-                         convert_roboflow_coco, convert_voc, convert_yolo)
-from .fewshot import (FewShotWarning, prepare_fewshot_split,
-                      prepare_fewshot_splits, sample_fewshot)
-from .odinw import (ODINW13_TASKS, ODinWDataset, ODinWDataWarning,
-                    apply_fewshot, configure_odinw, odinw_config_path)
-from .prompts import apply_class_overrides, normalize_caption_prompt
+"""Datasets: ODinW (checked COCO) dataset, prompt transform, load-time
+validation and k-shot sampling. (The converters to the ODinW layout are
+offline tooling: tools/dataset_converters/odinw_formats.)"""
+from .flickr30k import Flickr30kDataError, Flickr30kDataset
+from .kshot import (FewShotWarning, prepare_fewshot_split,
+                    prepare_fewshot_splits, sample_fewshot)
+from .odinw import (ODinWConfigError, ODinWDataset, ODinWDataWarning,
+                    odinw_config_path, odinw_split_files)
+from ..text import apply_class_overrides, normalize_caption_prompt
+from .lvis import LVISDataError, LVISV1Dataset
 from .transforms import AddCaptionPrompt
 from .validation import (DataIssue, ODinWDataError, ValidationReport,
                          load_and_validate, validate_coco)
 
 __all__ = [
-    'ODinWDataset', 'ODinWDataWarning', 'ODINW13_TASKS', 'configure_odinw',
-    'apply_fewshot', 'odinw_config_path', 'AddCaptionPrompt',
-    'normalize_caption_prompt', 'apply_class_overrides', 'convert',
-    'convert_voc', 'convert_yolo', 'convert_roboflow_coco',
-    'ConversionError', 'ConversionResult', 'validate_coco',
+    'ODinWDataset', 'ODinWDataWarning', 'ODinWConfigError',
+    'odinw_config_path', 'odinw_split_files', 'AddCaptionPrompt',
+    'normalize_caption_prompt', 'apply_class_overrides', 'validate_coco',
     'load_and_validate', 'ValidationReport', 'DataIssue', 'ODinWDataError',
     'FewShotWarning', 'sample_fewshot', 'prepare_fewshot_split',
-    'prepare_fewshot_splits'
+    'prepare_fewshot_splits', 'LVISV1Dataset', 'LVISDataError',
+    'Flickr30kDataset', 'Flickr30kDataError'
 ]

@@ -1,6 +1,15 @@
-"""ODinW datasets: a checked COCO dataset, the 13 tasks, config helpers.
+"""ODinW datasets: a checked COCO dataset that finds a task's files itself.
 
-:class:`ODinWDataset` is mmdet's ``CocoDataset`` with three differences:
+:class:`ODinWDataset` is mmdet's ``CocoDataset`` with four differences:
+
+* given a task (``task=dict(root=..., classes=..., val_split=...)``), a
+  ``split`` role (``'train'`` / ``'val'`` / ``'test'``) and the ODinW root as
+  ``data_root``, it derives ``ann_file`` and the image folder from the
+  official layout (:func:`odinw_split_files`), and with ``fewshot=dict(
+  shots=k, seed=s)`` reads the k-shot file of that split, written on first
+  use (:func:`mmglip.datasets.kshot.prepare_fewshot_split`); the annotation
+  file it reads is in its ``metainfo['ann_file']``, where
+  ``mmglip.DatasetCocoMetric`` finds its ground truth;
 
 * the annotation file is checked when it is loaded
   (:func:`~mmglip.datasets.validation.validate_coco`): an image missing on
@@ -12,7 +21,7 @@
   to the file's categories (not to COCO's 80);
 * prompt options: ``caption_prompt`` (+ ``use_caption_prompt``) and
   ``class_overrides`` (+ ``use_class_overrides``), see
-  :mod:`mmglip.datasets.prompts`. The caption prompt reaches the model as
+  :mod:`mmglip.text.caption_prompt`. The caption prompt reaches the model as
   the sample's ``caption_prompt`` meta key (list form), the overrides as its
   ``text``.
 """
@@ -21,14 +30,17 @@ import json
 import logging
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from mmdet.datasets import CocoDataset
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
 from mmglip.registry import DATASETS
-from .prompts import apply_class_overrides, normalize_caption_prompt
+from mmglip.utils.cli import UserError, did_you_mean
+from mmglip.utils.io import package_data_path
+from mmglip.zoo.odinw_data import ODINW_TASKS
+from ..text import apply_class_overrides, normalize_caption_prompt
 from .validation import WARNING, ODinWDataError, validate_coco
 
 
@@ -36,11 +48,84 @@ class ODinWDataWarning(UserWarning):
     """Boxes clipped or dropped while loading an annotation file."""
 
 
+class ODinWConfigError(UserError, ValueError):
+    """An ODinW task, split role or k-shot setting that cannot be used."""
+
+
+#: the facts of an ODinW task (``ODinWDataset(task=...)``) and their
+#: defaults; a task config (configs/_base_/datasets/odinw/) sets them
+TASK_KEYS = dict(
+    name=None,  # the official task name (for messages and reports)
+    root='',  # the task folder, relative to the ODinW root (data_root)
+    classes=None,  # default: the annotation file's categories
+    val_split='valid',  # the folder of the val role (EgoHands: mini_val)
+    test_split='test',  # the folder of the test role (PascalVOC: valid)
+    one_folder=False,  # pistols: <split>_annotations... beside all images
+    caption_prompt=None,  # ODinW-35 per-class prefix / name / suffix
+    class_overrides=None,  # {file class name: name shown in the prompt}
+)
+#: the roles a dataset plays (``ODinWDataset(split=...)``)
+SPLIT_ROLES = ('train', 'val', 'test')
+ANN_NAME = 'annotations_without_background.json'
+FEWSHOT_KEYS = ('shots', 'seed', 'out_dir')
+
+
+def check_task(task) -> dict:
+    """``task`` with the defaults of :data:`TASK_KEYS` filled in; an
+    unknown key or a task that is not a dict is an ODinWConfigError."""
+    if not isinstance(task, dict):
+        raise ODinWConfigError(
+            f'ODinWDataset: task={task!r}: give a dict of the task\'s facts '
+            f'({", ".join(TASK_KEYS)}).')
+    for key in task:
+        if key not in TASK_KEYS:
+            raise ODinWConfigError(
+                f'ODinWDataset: task key {key!r} is unknown'
+                f'{did_you_mean(key, TASK_KEYS)}; the keys are '
+                f'{", ".join(TASK_KEYS)}.')
+    return {**TASK_KEYS, **task}
+
+
+def odinw_split_files(task: dict, split: str) -> Tuple[str, str]:
+    """The annotation file and image folder of a task's ``split`` role
+    (``'train'``, ``'val'``, ``'test'``), relative to the ODinW root, in the
+    official layout: ``<root>/<folder>/annotations_without_background.json``
+    with the images in ``<root>/<folder>/``, where ``<folder>`` is ``train``
+    or the task's ``val_split`` / ``test_split``; with ``one_folder``:
+    ``<root>/<folder>_annotations_without_background.json`` beside all the
+    images in ``<root>``."""
+    task = check_task(task)
+    if split not in SPLIT_ROLES:
+        name = task['name'] or task['root']
+        raise ODinWConfigError(
+            f'ODinWDataset: split={split!r} (task {name!r}): use \'train\', '
+            '\'val\' or \'test\' (the task\'s val_split / test_split name '
+            'their folders).')
+    folder = 'train' if split == 'train' else task[f'{split}_split']
+    root = task['root'] or ''
+    if task['one_folder']:
+        return osp.join(root, f'{folder}_{ANN_NAME}'), osp.join(root, '')
+    return osp.join(root, folder, ANN_NAME), osp.join(root, folder, '')
+
+
 @DATASETS.register_module()
 class ODinWDataset(CocoDataset):
     """COCO-format detection dataset with load-time checks and prompt options.
 
     Args:
+        task (dict, optional): an ODinW task's facts (:data:`TASK_KEYS`:
+            ``root`` under ``data_root``, ``classes``, ``val_split``, ...).
+            With it the dataset derives ``ann_file`` and the image folder
+            (:func:`odinw_split_files`; do not give them), its classes
+            default to the task's, its caption prompt / class overrides
+            to the task's.
+        split (str, optional): the role with ``task``: ``'train'``,
+            ``'val'`` or ``'test'``.
+        fewshot (dict, optional): ``dict(shots=k, seed=s[, out_dir=D])``:
+            read the k-shot sample of the split (train or val role; the
+            official sampler, :mod:`mmglip.datasets.kshot`), written on
+            first use next to the split's annotation file or in ``D``, and
+            reused afterwards. ``shots=None``: the full split.
         caption_prompt (dict | list, optional): per-class prefix / name /
             suffix (dict keyed by class name, or a list in class order).
         use_caption_prompt (bool): attach ``caption_prompt`` to the samples.
@@ -58,6 +143,9 @@ class ODinWDataset(CocoDataset):
 
     def __init__(self,
                  *args,
+                 task: Optional[dict] = None,
+                 split: Optional[str] = None,
+                 fewshot: Optional[dict] = None,
                  caption_prompt=None,
                  use_caption_prompt: bool = True,
                  class_overrides: Optional[Dict[str, str]] = None,
@@ -65,6 +153,32 @@ class ODinWDataset(CocoDataset):
                  check_images: bool = True,
                  check_image_sizes: bool = False,
                  **kwargs) -> None:
+        self.task = None
+        if task is not None:
+            self.task = check_task(task)
+            if kwargs.get('ann_file'):
+                raise ODinWConfigError(
+                    f'ODinWDataset: ann_file={kwargs["ann_file"]!r} given '
+                    'with task: the task\'s files are derived from its root '
+                    'and split; give one or the other.')
+            ann_file, img_dir = odinw_split_files(self.task, split)
+            kwargs['ann_file'] = ann_file
+            kwargs['data_prefix'] = dict(kwargs.get('data_prefix') or {},
+                                         img=img_dir)
+            metainfo = dict(kwargs.get('metainfo') or {})
+            if metainfo.get('classes') is None and self.task['classes']:
+                metainfo['classes'] = tuple(self.task['classes'])
+            kwargs['metainfo'] = metainfo
+            if caption_prompt is None:
+                caption_prompt = self.task['caption_prompt']
+            if class_overrides is None:
+                class_overrides = self.task['class_overrides']
+        if fewshot is not None:
+            kwargs['ann_file'] = self._fewshot_file(
+                fewshot, split, kwargs.get('data_root') or '',
+                kwargs.get('ann_file', ''))
+        self.split = split
+        self.fewshot = fewshot
         self.odinw_caption_prompt = caption_prompt
         self.use_caption_prompt = use_caption_prompt
         self.class_overrides = class_overrides
@@ -73,6 +187,43 @@ class ODinWDataset(CocoDataset):
         self.check_image_sizes = check_image_sizes
         self.validation_report = None
         super().__init__(*args, **kwargs)
+        # the ground truth of mmglip.DatasetCocoMetric
+        self._metainfo['ann_file'] = self.ann_file
+
+    @staticmethod
+    def _fewshot_file(fewshot, split, data_root: str, ann_file: str) -> str:
+        """The k-shot file of ``fewshot`` (absolute path), written on first
+        use; ``shots=None``: ``ann_file`` itself."""
+        where = f'ODinWDataset fewshot={fewshot!r}'
+        if not isinstance(fewshot, dict):
+            raise ODinWConfigError(
+                f'{where}: give dict(shots=k, seed=s[, out_dir=D]).')
+        for key in fewshot:
+            if key not in FEWSHOT_KEYS:
+                raise ODinWConfigError(
+                    f'{where}: key {key!r} is unknown'
+                    f'{did_you_mean(key, FEWSHOT_KEYS)}; the keys are '
+                    f'{", ".join(FEWSHOT_KEYS)}.')
+        if fewshot.get('shots') is None:
+            return ann_file
+        if split not in ('train', 'val'):
+            raise ODinWConfigError(
+                f'{where}: split={split!r}; only the train and val splits '
+                'are sampled (the test split is always used whole).')
+        if fewshot.get('seed') is None:
+            raise ODinWConfigError(
+                f'{where}: no seed; the official seeds are 3, 30 and 300.')
+        from .kshot import prepare_fewshot_split
+        full = ann_file if osp.isabs(ann_file) else osp.join(
+            data_root, ann_file)
+        try:
+            path = prepare_fewshot_split(full, fewshot['shots'],
+                                         fewshot['seed'],
+                                         out_dir=fewshot.get('out_dir'),
+                                         split=split)
+        except ValueError as exc:
+            raise ODinWConfigError(f'{where}: {exc}') from exc
+        return osp.abspath(path)
 
     # ---------------------------------------------------------------- loading
     def load_data_list(self) -> List[dict]:
@@ -166,135 +317,16 @@ class ODinWDataset(CocoDataset):
 
 
 # ---------------------------------------------------------------- the tasks
-#: The 13 ODinW tasks: official name -> config file stem under
-#: ``configs/_base_/datasets/odinw/``.
-ODINW13_TASKS = {
-    'AerialMaritimeDrone': 'aerial_maritime_drone',
-    'Aquarium': 'aquarium',
-    'CottontailRabbits': 'cottontail_rabbits',
-    'EgoHands': 'ego_hands',
-    'NorthAmericaMushrooms': 'north_america_mushrooms',
-    'Packages': 'packages',
-    'PascalVOC': 'pascal_voc',
-    'pistols': 'pistols',
-    'pothole': 'pothole',
-    'Raccoon': 'raccoon',
-    'ShellfishOpenImages': 'shellfish_open_images',
-    'thermalDogsAndPeople': 'thermal_dogs_and_people',
-    'VehiclesOpenImages': 'vehicles_open_images',
-}
-
-_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
-
-
 def odinw_config_path(task: str, config_dir: Optional[str] = None) -> str:
-    """Path of a task's dataset config (official name or file stem)."""
-    stem = ODINW13_TASKS.get(task, task)
-    if stem not in ODINW13_TASKS.values():
-        raise KeyError(f'unknown ODinW task {task!r}; the 13 tasks are '
-                       f'{list(ODINW13_TASKS)}.')
+    """Path of a task's dataset config (official name or file stem, see
+    :data:`mmglip.zoo.odinw_data.ODINW_TASKS`), in the source tree's or the
+    installed package's ``configs/_base_/datasets/odinw/``."""
+    stem = ODINW_TASKS.get(task, task)
+    if stem not in ODINW_TASKS.values():
+        raise ODinWConfigError(
+            f'unknown ODinW task {task!r}{did_you_mean(task, ODINW_TASKS)};'
+            f' the 13 tasks are {", ".join(ODINW_TASKS)}.')
     if config_dir is None:
-        pkg = osp.dirname(osp.dirname(osp.abspath(__file__)))
-        rel = osp.join('configs', '_base_', 'datasets', 'odinw')
-        config_dir = osp.join(osp.dirname(pkg), rel)  # source checkout
-        if not osp.isdir(config_dir):  # installed package (mim layout)
-            config_dir = osp.join(pkg, '.mim', rel)
+        config_dir = str(
+            package_data_path('configs', '_base_', 'datasets', 'odinw'))
     return osp.join(config_dir, stem + '.py')
-
-
-def _inner_dataset(dataset_cfg):
-    """The dataset dict under Repeat/ClassBalanced wrappers."""
-    while isinstance(dataset_cfg, dict) and 'dataset' in dataset_cfg and (
-            str(dataset_cfg.get('type', '')).split('.')[-1] in _WRAPPERS):
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
-
-
-def configure_odinw(cfg,
-                    odinw_root: Optional[str] = None,
-                    use_caption_prompt: Optional[bool] = None,
-                    use_class_overrides: Optional[bool] = None):
-    """Re-derive an ODinW config's paths and prompt switches from its
-    top-level options, after ``--cfg-options`` or an inheriting config
-    changed them.
-
-    mmengine evaluates a config file once, so setting ``odinw_root`` (or
-    ``use_caption_prompt``) on the command line does not rewrite the
-    ``data_root`` values computed from it. This does: each dataloader's
-    dataset gets ``data_root = odinw_root + odinw_task_root`` and the
-    switches, each evaluator ``ann_file`` follows its dataloader. Arguments
-    given here win over the config's top-level values (and are stored back).
-
-    Returns:
-        the same ``cfg`` (changed in place).
-    """
-    if 'odinw_task_root' not in cfg:
-        raise KeyError(
-            'not an ODinW config: it has no `odinw_task_root` (inherit from '
-            'configs/_base_/datasets/odinw/<task>.py)')
-    if odinw_root is not None:
-        cfg.odinw_root = odinw_root
-    if use_caption_prompt is not None:
-        cfg.use_caption_prompt = use_caption_prompt
-    if use_class_overrides is not None:
-        cfg.use_class_overrides = use_class_overrides
-    root = cfg.odinw_root
-    if root and not root.endswith('/'):
-        root = root + '/'
-    data_root = root + cfg.odinw_task_root
-    cfg.data_root = data_root
-    for split in ('train', 'val', 'test'):
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        ds = _inner_dataset(loader['dataset'])
-        ds['data_root'] = data_root
-        for key in ('use_caption_prompt', 'use_class_overrides'):
-            if key in cfg:
-                ds[key] = cfg[key]
-        if split != 'train':
-            evaluator = cfg.get(f'{split}_evaluator')
-            if isinstance(evaluator, dict) and 'ann_file' in evaluator:
-                evaluator['ann_file'] = data_root + ds['ann_file']
-    return cfg
-
-
-def apply_fewshot(cfg,
-                  shots: Optional[int],
-                  seed: int,
-                  out_dir: Optional[str] = None,
-                  fewshot_val: bool = True,
-                  prepare: bool = True):
-    """Point an ODinW config's train (and val) data at the k-shot split.
-
-    The split files are written (or reused) by
-    :func:`mmglip.datasets.fewshot.prepare_fewshot_split` next to each
-    split's annotation file, or in ``out_dir``. ``shots=None`` (full data)
-    leaves the config alone. The test split is never subsampled.
-
-    Returns:
-        the same ``cfg`` (changed in place).
-    """
-    from .fewshot import prepare_fewshot_split
-    if shots is None:
-        return cfg
-    parts = [('train', 'train')] + ([('val', 'val')] if fewshot_val else [])
-    for loader_key, split in parts:
-        ds = _inner_dataset(cfg[f'{loader_key}_dataloader']['dataset'])
-        ann_file = osp.join(ds.get('data_root', ''), ds['ann_file'])
-        if prepare:
-            path = prepare_fewshot_split(ann_file, shots, seed,
-                                         out_dir=out_dir, split=split)
-        else:
-            from .fewshot import fewshot_file_name
-            path = osp.join(out_dir or osp.dirname(ann_file),
-                            fewshot_file_name(split, shots, seed))
-        rel = osp.relpath(path, ds.get('data_root') or '.') \
-            if not out_dir else osp.abspath(path)
-        ds['ann_file'] = rel
-        if loader_key == 'val':
-            for ev_key in ('val_evaluator', ):
-                ev = cfg.get(ev_key)
-                if isinstance(ev, dict) and 'ann_file' in ev:
-                    ev['ann_file'] = path
-    return cfg

@@ -5,7 +5,7 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 
 from mmglip.registry import TRANSFORMS
 from mmglip.utils.images import decode_failure
-from .prompts import apply_class_overrides, normalize_caption_prompt
+from ..text import apply_class_overrides, normalize_caption_prompt
 
 
 @TRANSFORMS.register_module()

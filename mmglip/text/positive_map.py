@@ -1,4 +1,4 @@
-"""Character spans -> token indices, and class lists -> prompts that fit.
+"""Character spans -> token indices (the positive map of each entity).
 
 Works with any HF *fast* tokenizer (``tokenizer(text,
 return_offsets_mapping=True)``), the API that is stable across transformers
@@ -7,8 +7,7 @@ model turns them into tensors.
 """
 from typing import List, Optional, Sequence
 
-from .prompts import (Prompt, PromptError, build_class_prompt,
-                      chunk_class_names)
+from .prompts import Prompt, PromptError
 
 
 def token_offsets(tokenizer, caption: str) -> List[List[int]]:
@@ -107,56 +106,3 @@ def prompt_token_ids(tokenizer, prompt: Prompt,
         token_ids.append(ids)
     return token_ids
 
-
-def build_class_prompts(tokenizer,
-                        class_names: Sequence[str],
-                        max_tokens: int = 256,
-                        chunk_size: Optional[int] = None,
-                        caption_prompt: Optional[Sequence[dict]] = None
-                        ) -> List[Prompt]:
-    """One prompt per chunk of classes, each fitting ``max_tokens``.
-
-    With ``chunk_size`` (official LVIS evaluation: 40) the list is split into
-    fixed-size chunks; without it, one prompt holds all classes when they fit
-    and otherwise classes are packed greedily, in order, into as few chunks
-    as fit. Labels stay global: each prompt's ``label_offset`` is the index
-    of its first class. Nothing is ever truncated.
-    """
-    if len(class_names) == 0:
-        raise PromptError('The class list is empty: give at least one class '
-                          'name (e.g. --texts "cat. dog").')
-
-    def make(names, start):
-        cp = None if caption_prompt is None else \
-            caption_prompt[start:start + len(names)]
-        return build_class_prompt(names, cp, label_offset=start)
-
-    if chunk_size is not None:
-        chunks = chunk_class_names(class_names, chunk_size)
-    else:
-        whole = make(class_names, 0)
-        if count_tokens(tokenizer, whole.caption) <= max_tokens:
-            return [whole]
-        chunks, current = [], []
-        for name in class_names:
-            first = sum(len(c) for c in chunks)
-            trial = make(current + [name], first)
-            if current and count_tokens(tokenizer,
-                                        trial.caption) > max_tokens:
-                chunks.append(current)
-                current = [name]
-            else:
-                current = current + [name]
-        chunks.append(current)
-    prompts, start = [], 0
-    for names in chunks:
-        prompt = make(names, start)
-        n = count_tokens(tokenizer, prompt.caption)
-        if n > max_tokens:
-            raise PromptError(
-                f'Classes {start}..{start + len(names) - 1} make a caption of '
-                f'{n} tokens (> {max_tokens}): use a smaller chunk_size or '
-                f'shorter names (first: {names[0]!r}).')
-        prompts.append(prompt)
-        start += len(names)
-    return prompts

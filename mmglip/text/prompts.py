@@ -12,7 +12,8 @@ configs) add words around a name; only the name is positive.
 """
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
+
 from mmglip.utils.cli import UserError
 
 SEPARATOR = '. '
@@ -63,6 +64,30 @@ def split_texts(texts: str) -> List[str]:
         texts = texts[:-1]
     names = [part.strip() for part in re.split(r'\.\s+', texts)]
     return [n for n in names if n]
+
+
+def prompt_names(texts: Union[str, Sequence[str]],
+                 arg: str = 'texts') -> List[str]:
+    """The names a user's ``texts`` stand for: the one place user text turns
+    into class names / phrases.
+
+    A string is split on ". " (:func:`split_texts`); a list (or tuple) is
+    taken as one name per item, stripped.
+
+    Raises:
+        PromptError: no name at all, or an empty one; ``arg`` names the
+            argument in the message (``--texts`` for tools/infer.py).
+    """
+    names = split_texts(texts) if isinstance(texts, str) else \
+        [str(t).strip() for t in texts]
+    if not names:
+        raise PromptError(f'{arg} is empty: give phrases such as "cat. '
+                          'remote control".')
+    if not all(names):
+        raise PromptError(
+            f'{arg} {texts!r}: an empty name; give class names / phrases, '
+            'e.g. "cat. remote control" or ["cat", "remote control"].')
+    return names
 
 
 def build_class_prompt(class_names: Sequence[str],
@@ -138,14 +163,3 @@ def build_caption_prompt(caption: str,
     if entities is None:
         entities = [caption[s[0][0]:s[0][1]] for s in spans]
     return Prompt(caption, list(entities), spans)
-
-
-def chunk_class_names(class_names: Sequence[str],
-                      chunk_size: int) -> List[List[str]]:
-    """Split a class list into consecutive chunks of ``chunk_size``."""
-    if chunk_size < 1:
-        raise PromptError(f'chunk_size must be >= 1, got {chunk_size}.')
-    return [
-        list(class_names[i:i + chunk_size])
-        for i in range(0, len(class_names), chunk_size)
-    ]

@@ -6,6 +6,7 @@ interrupted write leaves the previous file, if any, untouched.
 """
 import os
 import os.path as osp
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator, Union
@@ -18,7 +19,8 @@ def atomic_write(path: PathLike, mode: str = 'w', **open_kwargs
                  ) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit it replaces
     ``path`` (``os.replace``), on an error it is removed and ``path`` is as
-    before. The parent folder is created when missing.
+    before. The parent folder is created when missing; text modes default to
+    utf-8.
 
     Example::
 
@@ -26,12 +28,15 @@ def atomic_write(path: PathLike, mode: str = 'w', **open_kwargs
             json.dump(result, f)
     """
     path = os.fspath(path)
+    if 'b' not in mode:  # text files: utf-8 whatever the locale
+        open_kwargs.setdefault('encoding', 'utf-8')
     folder = osp.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
     # the suffix keeps the extension (savefig / PIL pick the format by it)
     stem, ext = osp.splitext(path)
-    tmp = f'{stem}.part{os.getpid()}{ext}'
+    # unique per process and thread: concurrent writers never share it
+    tmp = f'{stem}.part{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}'
     try:
         with open(tmp, mode, **open_kwargs) as f:
             yield f

@@ -147,12 +147,12 @@ def _text_color(rgb: Sequence[int]) -> Tuple[int, int, int]:
 
 
 def _write_atomic(path: str, rgb: np.ndarray) -> None:
-    """Encode ``rgb`` by the extension of ``path`` and move it into place
-    with ``os.replace`` (never a half-written file at ``path``)."""
+    """Encode ``rgb`` by the extension of ``path`` and write it whole or not
+    at all (:func:`mmglip.utils.io.atomic_write`)."""
     import cv2
+
+    from mmglip.utils.io import atomic_write
     path = os.fspath(path)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     ext = osp.splitext(path)[1]
     ok, data = (False, None)
     if ext:
@@ -163,17 +163,8 @@ def _write_atomic(path: str, rgb: np.ndarray) -> None:
     if not ok:
         raise ValueError(f'{path}: cannot write an image with extension '
                          f'"{ext}"; use .jpg, .png, .bmp, ...')
-    tmp = osp.join(folder, f'.{osp.basename(path)}.{os.getpid()}.'
-                   f'{uuid.uuid4().hex[:8]}.tmp')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, 'wb') as f:
+        f.write(data.tobytes())
 
 
 def draw_predictions(image: Union[str, os.PathLike, np.ndarray],

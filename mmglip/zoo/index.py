@@ -6,8 +6,8 @@ that ``tools/infer.py`` / ``tools/test.py`` accept
 ``Hub Repo`` / ``Hub Revision`` of the collection, ``Weight File``,
 ``SHA256``, ``File Size``, ``Deep Fusion`` / ``Fusion Blocks`` of each model),
 ``mim download mmglip`` (``Weights``, the same file's hub URL) and the tables
-of ``model_zoo.md`` (generated from it by ``tools/model_index.py``, which
-also checks that the index, model_zoo.md and the configs agree).
+of ``model_zoo.md`` (generated from it by ``.dev_scripts/model_index.py``,
+which also checks that the index, model_zoo.md and the configs agree).
 
 It is OpenMMLab's model-index format (``Import`` / ``Collections`` /
 ``Models`` with ``Name``, ``In Collection``, ``Config``, ``Metadata``,
@@ -33,6 +33,7 @@ import urllib.parse
 
 import yaml
 from mmglip.utils.cli import UserError
+from mmglip.utils.io import package_data_path
 
 INDEX_FILE = 'model-index.yml'
 _SHA256 = re.compile(r'^[0-9a-f]{64}$')
@@ -319,27 +320,22 @@ def _collect(path: Path, entries: List[ZooEntry], collections: List[Dict],
         entries.extend(_parse_model(m, path) for m in models)
 
 
-def index_candidates() -> List[Path]:
-    """Where :func:`find_index` looks, in order."""
-    pkg = Path(__file__).resolve().parents[1]
-    return [pkg.parent / INDEX_FILE, pkg / '.mim' / INDEX_FILE]
-
-
 def find_index() -> Path:
-    """``model-index.yml`` of this mmglip: the source tree's, else the one
-    packaged in ``mmglip/.mim``."""
+    """``model-index.yml`` of this mmglip: ``$MMGLIP_MODEL_INDEX`` if set,
+    else the source tree's, else the one packaged in ``mmglip/.mim``
+    (:func:`~mmglip.utils.io.package_data_path`)."""
     env = os.environ.get('MMGLIP_MODEL_INDEX')
     if env:
         if not osp.isfile(env):
             raise FileNotFoundError(
                 f'MMGLIP_MODEL_INDEX={env} is not a file.')
         return Path(env)
-    for candidate in index_candidates():
-        if candidate.is_file():
-            return candidate
+    path = package_data_path(INDEX_FILE)
+    if path.is_file():
+        return path
     raise FileNotFoundError(
-        'mmglip\'s model-index.yml was not found (looked at ' +
-        ', '.join(map(str, index_candidates())) + '); reinstall mmglip.')
+        f'mmglip\'s {INDEX_FILE} was not found: {path} is not a file and '
+        f'mmglip/.mim holds no {INDEX_FILE}; reinstall mmglip.')
 
 
 _CACHE: Dict[str, ModelIndex] = {}

@@ -1,7 +1,6 @@
-import importlib.util
-
 import pytest
 
+from tests.tool_modules import load_tool
 from ..conftest import REPO
 
 
@@ -9,11 +8,7 @@ from ..conftest import REPO
 def benchmark_tool():
     """tools/benchmark_fewshot.py as a module (its ``main`` runs
     in-process, without a new interpreter)."""
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_fewshot_tool', REPO / 'tools' / 'benchmark_fewshot.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/benchmark_fewshot.py')
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from mmglip.benchmark import aggregate, markdown_table, plan_runs, shard
-from mmglip.benchmark.fewshot import ODINW_TASKS, RunSpec, unique
+from mmglip.benchmark.plan import RunSpec, unique
 
+from tests.tool_modules import load_tool
 from ..conftest import REPO
 
 MODEL = 'configs/glip_lite/glip-lite_raccoon-mini.py'
@@ -47,9 +48,32 @@ def test_repeats_plan_nothing_twice(capsys):
     assert capsys.readouterr().err == ''
 
 
-def test_task_names_match_the_datasets():
-    from mmglip.datasets.odinw import ODINW13_TASKS
-    assert ODINW_TASKS == tuple(ODINW13_TASKS)
+def test_one_task_table():
+    """The tool's default tasks (the set odinw13), the task configs and the
+    zips: the tables ODINW_TASKS / ODINW35_TASKS; each name's config states
+    that name; the sets expand to their configs."""
+    from mmengine.config import Config
+
+    from mmglip.benchmark.plan import task_configs
+    from mmglip.datasets.odinw import odinw_config_path
+    from mmglip.zoo.odinw_data import (ODINW13_ZIPS, ODINW35_TASKS,
+                                       ODINW_TASKS)
+    tool = load_tool('tools/benchmark_fewshot.py')
+    assert tool.parse_args(['m', '--work-dir', 'w']).tasks == ['odinw13']
+    assert set(ODINW13_ZIPS) == set(ODINW_TASKS)
+    for name in ODINW_TASKS:
+        assert Config.fromfile(odinw_config_path(name)).task.name == name
+    thirteen = task_configs(['odinw13'])
+    assert list(thirteen) == list(ODINW_TASKS)
+    assert thirteen['Aquarium'] == odinw_config_path('Aquarium')
+    assert task_configs(['Aquarium']) == {'Aquarium': thirteen['Aquarium']}
+    odinw35 = task_configs(['ODinW35'])
+    assert list(odinw35) == list(ODINW35_TASKS) and len(odinw35) == 35
+    for name, path in odinw35.items():
+        assert '/odinw35/' in path
+        assert Config.fromfile(path).task.name == name
+    assert task_configs(['EgoHands_specific']) == {
+        'EgoHands_specific': odinw35['EgoHands_specific']}
 
 
 def test_table_mean_std_and_average():

@@ -8,8 +8,8 @@ import os
 import pytest
 import torch
 
-from mmglip.benchmark.fewshot import (BenchmarkError, FewShotBenchmark,
-                                      RunSpec, config_digest)
+from mmglip.benchmark import (BenchmarkError, FewShotBenchmark, RunSpec,
+                              config_digest)
 from mmglip.zoo.hub import sha256_file
 
 from ..conftest import REPO
@@ -225,10 +225,10 @@ def test_checkpoints_deleted_only_after_result(tmp_path, monkeypatch):
     # result.json cannot be written: nothing is deleted either
     monkeypatch.setattr(run, 'run_one', _fake_run_one())
 
-    def no_space(path, data):
+    def no_space(path, data, **kwargs):
         raise OSError(28, 'No space left on device', path)
 
-    monkeypatch.setattr(fewshot, '_atomic_json', no_space)
+    monkeypatch.setattr(fewshot, 'atomic_write_json', no_space)
     with pytest.raises(OSError):
         _bench(tmp_path).run(SPEC)
     assert 'epoch_1.pth' in _names(run_dir)

@@ -1,13 +1,25 @@
 """Fixtures of the dataset tests: the real shared data (converted once per
-session) and helpers writing small COCO files and images."""
+session) and helpers writing small COCO files and images.
+
+The converters are offline tooling, beside their script: the folder
+``tools/dataset_converters`` goes on ``sys.path`` (as running the script
+puts it), so that tests ``import odinw_formats``."""
 import json
 import os.path as osp
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data'
+from ..tool_modules import REPO
+from ..tool_modules import load_tool as _load_script
+
+CONVERTERS_DIR = str(REPO / 'tools' / 'dataset_converters')
+if CONVERTERS_DIR not in sys.path:
+    sys.path.insert(0, CONVERTERS_DIR)
+
+SHARED_DATA = REPO.parent / 'shared' / 'data'
 AQUARIUM = SHARED_DATA / 'aquarium'
 RACCOON = SHARED_DATA / 'raccoon'
 ANN = 'annotations_without_background.json'
@@ -23,7 +35,7 @@ def need(path: Path):
 def aquarium_odinw(tmp_path_factory):
     """The shared Aquarium (YOLO) converted to the ODinW layout."""
     need(AQUARIUM)
-    from mmglip.datasets.converters import convert
+    from odinw_formats import convert
     dst = tmp_path_factory.mktemp('aq') / 'Aquarium'
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -35,7 +47,7 @@ def aquarium_odinw(tmp_path_factory):
 def raccoon_odinw(tmp_path_factory):
     """The shared Raccoon (VOC) converted with the default seeded split."""
     need(RACCOON)
-    from mmglip.datasets.converters import convert
+    from odinw_formats import convert
     dst = tmp_path_factory.mktemp('rc') / 'Raccoon'
     result = convert(str(RACCOON), str(dst), 'voc', link=True)
     return dst, result
@@ -73,12 +85,6 @@ def load(path):
 
 
 def load_tool(name):
-    """A module of tools/dataset_converters/ (run in-process: no second
-    interpreter start)."""
-    import importlib.util
-    path = Path(__file__).resolve().parents[2] / 'tools' / \
-        'dataset_converters' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The script ``tools/dataset_converters/<name>.py`` as a module (run
+    in-process: no second interpreter start)."""
+    return _load_script(f'tools/dataset_converters/{name}.py')

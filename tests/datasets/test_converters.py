@@ -7,10 +7,9 @@ import shutil
 
 import pytest
 
-from mmglip.datasets import converters
-from mmglip.datasets.converters import (ConversionError, convert,
-                                        seeded_split)
 from mmglip.utils.cli import run_tool
+from odinw_formats import ConversionError, convert, seeded_split
+from odinw_formats import write as converter_write
 from .conftest import (AQUARIUM, ANN, RACCOON, load, load_tool, need,
                        write_image)
 
@@ -215,7 +214,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     """An error (or Ctrl-C) in the middle of copying: the temporary folder
     is removed and DST never appears."""
     src = _tiny_yolo(tmp_path / 'src')
-    real_place, placed = converters._place, []
+    real_place, placed = converter_write._place, []
 
     def place(src_path, target, link):
         if len(placed) == 2:
@@ -223,7 +222,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
         real_place(src_path, target, link)
         placed.append(target)
 
-    monkeypatch.setattr(converters, '_place', place)
+    monkeypatch.setattr(converter_write, '_place', place)
     dst = tmp_path / 'out' / 'dst'
     with pytest.raises(KeyboardInterrupt):
         convert(str(src), str(dst), 'yolo')

@@ -7,10 +7,9 @@ import warnings
 
 import pytest
 
-from mmglip.datasets.fewshot import (FewShotWarning, category_counts,
-                                     fewshot_image_ids,
-                                     prepare_fewshot_split,
-                                     prepare_fewshot_splits, sample_fewshot)
+from mmglip.datasets.kshot import (FewShotWarning, category_counts,
+                                   fewshot_image_ids, prepare_fewshot_split,
+                                   prepare_fewshot_splits, sample_fewshot)
 from .conftest import ANN, load, load_tool, write_coco
 
 SHOTS = (1, 3, 5, 10)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mmglip.datasets.converters import ConversionError, convert
+from odinw_formats import ConversionError, convert
 from mmglip.datasets.validation import load_and_validate
 from mmglip.utils.cli import run_tool
 from mmglip.utils.images import ImageError
@@ -278,15 +278,21 @@ def test_check_odinw_lists_each_bad_file(damaged_odinw, capsys):
 
 
 def test_check_odinw_config(damaged_odinw, tmp_path, capsys):
-    """--config: the raccoon_mini dataset config pointed at the copy."""
+    """--config: the raccoon_mini dataset config pointed at the copy (its
+    task folder tmp_path/Raccoon, which has no test split: test = valid),
+    by plain dataset keys."""
     dst, bad = damaged_odinw
     cfg = tmp_path / 'cfg.py'
+    root = str(dst.parent)
     cfg.write_text(
         f'_base_ = [{str(MINI_CONFIG)!r}]\n'
-        f'train_dataloader = dict(dataset=dict(data_root={str(dst)!r}))\n'
-        f'val_dataloader = dict(dataset=dict(data_root={str(dst)!r}))\n'
-        f'test_dataloader = dict(dataset=dict(data_root={str(dst)!r}, '
-        f'ann_file="valid/{ANN}", data_prefix=dict(img="valid/")))\n')
+        f'task = dict(root="{dst.name}/", test_split="valid")\n'
+        f'train_dataloader = dict(dataset=dict(data_root={root!r}, '
+        'task=task))\n'
+        f'val_dataloader = dict(dataset=dict(data_root={root!r}, '
+        'task=task))\n'
+        f'test_dataloader = dict(dataset=dict(data_root={root!r}, '
+        'task=task))\n')
     main = load_tool('check_odinw').main
     assert run_tool(main, ['--config', str(cfg)]) == 1
     out = capsys.readouterr().out
@@ -303,7 +309,7 @@ def _mini_dataset(root):
     from mmglip.registry import DATASETS
     cfg = Config.fromfile(str(MINI_CONFIG))
     ds_cfg = cfg.test_dataloader.dataset
-    ds_cfg.data_root = str(root)
+    ds_cfg.data_root = str(root.parent)  # the task folder is raccoon_mini/
     ds_cfg.serialize_data = False
     assert ds_cfg.pipeline[0].type == 'LoadImageChecked'
     return DATASETS.build(ds_cfg)

@@ -1,13 +1,15 @@
 """The 13 ODinW dataset configs against the official layout (GLIP-REFERENCE
 section 2), built on a tiny fake ODinW tree; prompt options end to end."""
+import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from mmglip.datasets import (ODINW13_TASKS, apply_fewshot, configure_odinw,
-                             odinw_config_path)
-from mmglip.registry import DATASETS
+from mmglip.datasets import (ODinWConfigError, odinw_config_path,
+                             odinw_split_files)
+from mmglip.registry import DATASETS, METRICS
+from mmglip.zoo.odinw_data import ODINW_TASKS
 from .conftest import ANN, write_coco, write_image
 
 STD = dict(train=(f'train/{ANN}', 'train/'), val=(f'valid/{ANN}', 'valid/'),
@@ -64,33 +66,66 @@ def fake_odinw(tmp_path_factory):
     return root
 
 
-def build(ds_cfg):
+def build(ds_cfg, **kwargs):
     """Build a dataset without mmengine's serialisation (its gc.collect
     costs ~0.6 s per dataset here)."""
-    return DATASETS.build(dict(ds_cfg, serialize_data=False))
+    return DATASETS.build(dict(ds_cfg, serialize_data=False, **kwargs))
 
 
-def _cfg(task, root=None):
-    cfg = Config.fromfile(odinw_config_path(task))
-    return configure_odinw(cfg, odinw_root=root) if root else cfg
+def _cfg(task, root=None, odinw35=False):
+    """A task config (ODinW-13, or ODinW-35 with ``odinw35``); ``root``: its
+    datasets read from there (the plain ``data_root`` key, as the
+    benchmark's --data-root sets it)."""
+    if odinw35:
+        from mmglip.benchmark.plan import task_configs
+        cfg = Config.fromfile(task_configs(['odinw35'])[task])
+    else:
+        cfg = Config.fromfile(odinw_config_path(task))
+    if root:
+        for split in ('train', 'val', 'test'):
+            cfg[f'{split}_dataloader'].dataset.data_root = root
+    return cfg
 
 
 def test_thirteen_tasks():
-    assert list(ODINW13_TASKS) == list(EXPECTED)
-    for task in ODINW13_TASKS:
+    assert list(ODINW_TASKS) == list(EXPECTED)
+    for task in ODINW_TASKS:
         assert osp.isfile(odinw_config_path(task))
-    with pytest.raises(KeyError, match='unknown ODinW task'):
-        odinw_config_path('COCO')
+    with pytest.raises(ODinWConfigError,
+                       match="unknown ODinW task 'Aquarum' \\(did you mean "
+                       "'Aquarium'"):
+        odinw_config_path('Aquarum')
+
+
+def test_task_config_is_its_facts():
+    """A task config states its task and hands it to the three datasets;
+    all else (pipelines, loaders, metric) is the base's."""
+    text = open(odinw_config_path('EgoHands')).read()
+    code = [ln for ln in text.splitlines() if ln and not ln.startswith('#')]
+    assert len(code) <= 12
+    cfg = _cfg('EgoHands')
+    # the official odinw_13 config has no caption prompt (ODinW-35's is in
+    # odinw35/ego_hands_generic.py)
+    assert cfg.task == dict(name='EgoHands', root='EgoHands/generic/',
+                            classes=('hand', ), val_split='mini_val')
+    for split in ('train', 'val', 'test'):
+        ds = cfg[f'{split}_dataloader'].dataset
+        assert ds.task == cfg.task and ds.split == split
+        assert 'ann_file' not in ds and 'data_prefix' not in ds
+    assert cfg.val_evaluator == dict(type='mmglip.DatasetCocoMetric',
+                                     metric='bbox', backend_args=None)
 
 
 def test_default_root(monkeypatch):
     monkeypatch.delenv('ODINW_ROOT', raising=False)
     cfg = _cfg('Aquarium')
     assert cfg.odinw_root == 'data/odinw/'
-    assert cfg.val_evaluator.ann_file == (
-        'data/odinw/Aquarium/Aquarium Combined.v2-raw-1024.coco/valid/'
-        f'{ANN}')
-    assert cfg.val_evaluator.type == 'mmdet.CocoMetric'
+    for split in ('train', 'val', 'test'):
+        assert cfg[f'{split}_dataloader'].dataset.data_root == 'data/odinw/'
+    # the files the val dataset derives (without building it)
+    assert odinw_split_files(cfg.task, 'val') == (
+        f'Aquarium/Aquarium Combined.v2-raw-1024.coco/valid/{ANN}',
+        'Aquarium/Aquarium Combined.v2-raw-1024.coco/valid/')
 
 
 @pytest.mark.parametrize('task', list(EXPECTED))
@@ -98,15 +133,19 @@ def test_task_config_builds(task, fake_odinw):
     task_root, classes, files, eval_split = EXPECTED[task]
     cfg = _cfg(task, str(fake_odinw))
     data_root = f'{fake_odinw}/{task_root}'
-    assert cfg.odinw_task == task and cfg.eval_split == eval_split
-    assert cfg.classes == classes
+    assert cfg.task.name == task and cfg.task.root == task_root
+    assert cfg.task.classes == classes
+    metric = METRICS.build(cfg.val_evaluator)
     for split in ('train', 'val', 'test'):
-        ds_cfg = cfg[f'{split}_dataloader'].dataset
-        assert ds_cfg.ann_file == files[split][0]
-        ds = build(ds_cfg)
+        ds = build(cfg[f'{split}_dataloader'].dataset)
         assert type(ds).__name__ == 'ODinWDataset'
         assert ds.metainfo['classes'] == classes
         assert ds.ann_file == data_root + files[split][0]
+        # the metric's ground truth: the file the dataset read
+        assert ds.metainfo['ann_file'] == ds.ann_file
+        metric.dataset_meta = ds.metainfo
+        assert metric.gt_file == ds.ann_file
+        assert len(metric._coco_api.imgs) == 1
         assert osp.normpath(ds.data_prefix['img']) == osp.normpath(
             data_root + files[split][1])
         assert ds.test_mode == (split != 'train')
@@ -115,20 +154,20 @@ def test_task_config_builds(task, fake_odinw):
         assert [i['bbox_label'] for i in info['instances']] == list(
             range(len(classes)))
         assert info['text'] == classes and info['caption_prompt'] is None
-    assert cfg.val_evaluator.ann_file == data_root + files['val'][0]
-    assert cfg.test_evaluator.ann_file == data_root + files['test'][0]
     assert files['val'][0].startswith(eval_split)
 
 
 def test_root_from_environment(monkeypatch, fake_odinw):
     monkeypatch.setenv('ODINW_ROOT', str(fake_odinw))
     cfg = _cfg('pistols')
-    assert cfg.data_root == f'{fake_odinw}/pistols/export/'
-    assert len(build(cfg.test_dataloader.dataset)) == 1
+    assert cfg.test_dataloader.dataset.data_root == f'{fake_odinw}/'
+    ds = build(cfg.test_dataloader.dataset)
+    assert len(ds) == 1
+    assert ds.ann_file == f'{fake_odinw}/pistols/export/test_{ANN}'
 
 
-def _packed(cfg, split='val'):
-    ds = build(cfg[f'{split}_dataloader'].dataset)
+def _packed(cfg, split='val', **kwargs):
+    ds = build(cfg[f'{split}_dataloader'].dataset, **kwargs)
     return ds[0]['data_samples']
 
 
@@ -137,19 +176,18 @@ def _packed(cfg, split='val'):
      'puffin with orange beaks. shark. starfish. stingray which is flat and '
      'round', ['fish', 'jellyfish', 'penguin', 'puffin', 'shark',
                'starfish', 'stingray']),
-    ('EgoHands', 'hand of a person', ['hand']),
+    ('EgoHands_generic', 'hand of a person', ['hand']),
     ('Packages', 'there is a package on the porch', ['package']),
     ('pothole', 'there are some holes on the road', ['holes']),
 ])
 def test_caption_prompt_reaches_the_model(task, caption, names, fake_odinw,
                                           tokenizer):
-    from mmglip.text.positive_map import build_class_prompts
-    cfg = _cfg(task, str(fake_odinw))
+    from mmglip.text import build_class_prompts
+    cfg = _cfg(task, str(fake_odinw), odinw35=True)
     assert _packed(cfg).metainfo['caption_prompt'] is None  # off by default
-    configure_odinw(cfg, use_caption_prompt=True)
-    sample = _packed(cfg)
+    sample = _packed(cfg, use_caption_prompt=True)
     cp = sample.metainfo['caption_prompt']
-    assert isinstance(cp, list) and len(cp) == len(cfg.classes)
+    assert isinstance(cp, list) and len(cp) == len(cfg.task.classes)
     # what GLIP.build_prompts does with the sample
     prompts = build_class_prompts(tokenizer, list(sample.metainfo['text']),
                                   256, None, cp)
@@ -163,8 +201,9 @@ def test_caption_prompt_reaches_the_model(task, caption, names, fake_odinw,
     ('NorthAmericaMushrooms', ('flat mushroom', 'yellow mushroom')),
 ])
 def test_class_overrides(task, renamed, fake_odinw):
-    cfg = _cfg(task, str(fake_odinw))
-    configure_odinw(cfg, use_class_overrides=True)
+    cfg = _cfg(task, str(fake_odinw), odinw35=True)
+    cfg.merge_from_dict({f'{s}_dataloader.dataset.use_class_overrides': True
+                         for s in ('train', 'val')})
     for split in ('train', 'val'):
         ds = build(cfg[f'{split}_dataloader'].dataset)
         assert ds.metainfo['classes'] == EXPECTED[task][1]  # evaluation
@@ -207,22 +246,55 @@ def test_prompt_option_errors(fake_odinw):
         build(cfg.val_dataloader.dataset)
 
 
-def test_apply_fewshot(fake_odinw, tmp_path):
+def test_fewshot_split_by_dataset_keys(fake_odinw, tmp_path):
+    """fewshot=dict(shots, seed[, out_dir]) on the train / val datasets:
+    each writes its k-shot file on first use and reads it; the metric
+    scores against the k-shot val file; the test split is never sampled."""
     cfg = _cfg('EgoHands', str(fake_odinw))
-    test_ann = cfg.test_dataloader.dataset.ann_file
-    apply_fewshot(cfg, 1, 3, out_dir=str(tmp_path))
-    assert cfg.train_dataloader.dataset.ann_file == str(
-        tmp_path / 'fewshot_train_shot1_seed3.json')
-    assert cfg.val_dataloader.dataset.ann_file == str(
-        tmp_path / 'fewshot_val_shot1_seed3.json')
-    assert cfg.val_evaluator.ann_file == cfg.val_dataloader.dataset.ann_file
-    assert cfg.test_dataloader.dataset.ann_file == test_ann  # never sampled
-    assert len(build(cfg.train_dataloader.dataset)) == 1
-    # default folder: next to each split's annotations, relative paths
+    fewshot = dict(shots=1, seed=3, out_dir=str(tmp_path))
+    train = build(cfg.train_dataloader.dataset, fewshot=fewshot)
+    val = build(cfg.val_dataloader.dataset, fewshot=fewshot)
+    assert train.ann_file == str(tmp_path / 'fewshot_train_shot1_seed3.json')
+    assert val.ann_file == str(tmp_path / 'fewshot_val_shot1_seed3.json')
+    assert len(train) == len(val) == 1
+    metric = METRICS.build(cfg.val_evaluator)
+    metric.dataset_meta = val.metainfo
+    assert metric.gt_file == val.ann_file
+    # reused, not rewritten
+    mtime = os.stat(train.ann_file).st_mtime_ns
+    build(cfg.train_dataloader.dataset, fewshot=fewshot)
+    assert os.stat(train.ann_file).st_mtime_ns == mtime
+    # default folder: next to each split's annotations
+    val = build(cfg.val_dataloader.dataset, fewshot=dict(shots=1, seed=3))
+    assert val.ann_file == str(fake_odinw / 'EgoHands/generic/mini_val/'
+                               'fewshot_val_shot1_seed3.json')
+    # shots=None: the full split
+    full = build(cfg.train_dataloader.dataset, fewshot=dict(shots=None))
+    assert full.ann_file.endswith(f'train/{ANN}')
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(fewshot=dict(shots=1, seed=3), split='test'),
+     "split='test'; only the train and val splits are sampled"),
+    (dict(fewshot=dict(shots=1)), 'no seed'),
+    (dict(fewshot=dict(shots=1, sed=3)), "key 'sed' is unknown"),
+    (dict(fewshot=dict(shots=0, seed=3)), 'shots must be a positive'),
+    (dict(split='valid'), "split='valid' \\(task 'EgoHands'\\): use"),
+    (dict(task=dict(root='EgoHands/generic/', val_splt='mini_val')),
+     "task key 'val_splt' is unknown \\(did you mean 'val_split'"),
+    (dict(ann_file='x.json'), "ann_file='x.json' given with task"),
+])
+def test_bad_task_settings_are_one_line_errors(change, message, fake_odinw):
+    from mmglip.utils.cli import UserError
     cfg = _cfg('EgoHands', str(fake_odinw))
-    apply_fewshot(cfg, 1, 3)
-    assert cfg.train_dataloader.dataset.ann_file == \
-        'train/fewshot_train_shot1_seed3.json'
-    assert cfg.val_dataloader.dataset.ann_file == \
-        'mini_val/fewshot_val_shot1_seed3.json'
-    assert len(build(cfg.val_dataloader.dataset)) == 1
+    with pytest.raises(ODinWConfigError, match=message) as err:
+        build(cfg.train_dataloader.dataset, **change)
+    assert isinstance(err.value, UserError) and '\n' not in str(err.value)
+
+
+def test_missing_split_file_names_it(fake_odinw, tmp_path):
+    cfg = _cfg('Aquarium', str(tmp_path))
+    with pytest.raises(FileNotFoundError) as err:
+        build(cfg.val_dataloader.dataset)
+    assert f'{tmp_path}/Aquarium/Aquarium Combined.v2-raw-1024.coco/valid/' \
+        f'{ANN}' in str(err.value)

@@ -3,7 +3,7 @@ from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertLayer
 
 from mmglip.models.layers import (BiAttentionBlock, BiMultiHeadAttention,
-                                  DyHeadBlock, TextEncoderLayer)
+                                  GLIPDyHeadBlock, TextEncoderLayer)
 
 
 def test_padding_tokens_do_not_reach_vision():
@@ -60,13 +60,13 @@ def test_text_layer_matches_transformers_bert_layer():
 
 def test_dyhead_block_shapes_with_deformable_conv():
     torch.manual_seed(0)
-    block = DyHeadBlock(32, use_dcn=True).eval()
+    block = GLIPDyHeadBlock(32, use_dcn=True).eval()
     torch.nn.init.normal_(block.offset.weight, std=0.01)
     # FPN sizes: each level the ceil-half of the one below
     feats = [torch.randn(1, 32, h, w) for h, w in ((16, 20), (8, 10), (4, 5), (2, 3), (1, 2))]
     out = block(feats)
     assert [o.shape for o in out] == [f.shape for f in feats]
-    plain = DyHeadBlock(32, use_dcn=False).eval()
+    plain = GLIPDyHeadBlock(32, use_dcn=False).eval()
     assert [o.shape for o in plain(feats)] == [f.shape for f in feats]
 
 

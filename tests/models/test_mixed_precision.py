@@ -12,7 +12,6 @@ so the alignment scale, centerness and box convs are sharpened to give
 detections a spread of scores (top-1 0.5 - 0.85, > 0.02 above the
 10th) and of boxes.
 """
-import importlib.util
 import json
 import math
 import shutil
@@ -25,7 +24,7 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from mmglip.models.layers import BiMultiHeadAttention, DyHeadBlock
+from mmglip.models.layers import BiMultiHeadAttention, GLIPDyHeadBlock
 from mmglip.models.layers.bi_attention import (MAX_CLAMP_VALUE,
                                                mask_padding_tokens)
 from mmglip.models.layers.text_encoder_layer import (_DenseNorm,
@@ -33,6 +32,7 @@ from mmglip.models.layers.text_encoder_layer import (_DenseNorm,
 from mmglip.registry import MODELS
 
 from ..conftest import DEMO_DATA, REPO
+from ..tool_modules import load_tool
 
 LITE = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
 VARIANTS = {
@@ -54,11 +54,7 @@ TOL = {torch.float16: dict(score=5e-3, box=0.5, matched=8),
 
 
 def _check_fp16_tool():
-    spec = importlib.util.spec_from_file_location(
-        'check_fp16', REPO / 'tools/analysis/check_fp16.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/check_fp16.py')
 
 
 # ------------------------------------------------ (a) fp32 stays bit-exact
@@ -180,7 +176,7 @@ def test_bi_attention_autocast_finite_with_overflowing_logits(dtype):
 
 def test_deformable_dyhead_under_autocast_runs_in_fp32():
     torch.manual_seed(0)
-    block = DyHeadBlock(32, use_dcn=True).eval()
+    block = GLIPDyHeadBlock(32, use_dcn=True).eval()
     torch.nn.init.normal_(block.offset.weight, std=0.01)
     feats = [torch.randn(1, 32, h, w) for h, w in ((8, 10), (4, 5), (2, 3))]
     conv = block.spatial_convs[1]
@@ -219,11 +215,12 @@ def _build(variant, tiny_bert, seed=0):
         m.backbone.update(embed_dims=16, depths=[1, 1, 2, 1],
                           num_heads=[1, 2, 2, 4])
         m.neck.update(in_channels=[32, 64, 128], out_channels=32)
+        # lang_dim (64) follows the language model
         m.fusion_neck.update(
-            channels=32, lang_dim=64,
+            channels=32,
             attn_cfg=dict(embed_dim=64, num_heads=4),
             text_layer_cfg=dict(num_heads=4, intermediate=128))
-        m.bbox_head.update(in_channels=32, feat_channels=32, lang_dim=64)
+        m.bbox_head.update(in_channels=32, feat_channels=32)
     m.test_cfg.score_thr = 0.0
     torch.manual_seed(seed)
     model = MODELS.build(m)
@@ -382,10 +379,7 @@ def test_fp16_training_step_with_grad_scaler(lite_batch):
 def test_train_tool_amp_builds_amp_optim_wrapper(tmp_path, monkeypatch):
     import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
     from mmengine.optim import build_optim_wrapper
-    spec = importlib.util.spec_from_file_location('train_tool',
-                                                  REPO / 'tools/train.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/train.py')
     cfg = tool.build_cfg(tool.parse_args(
         [LITE, '--amp', '--work-dir', str(tmp_path)]))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'

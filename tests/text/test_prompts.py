@@ -2,7 +2,8 @@ import pytest
 
 from mmglip.text import (PromptError, build_caption_prompt,
                          build_class_prompt, build_class_prompts,
-                         count_tokens, prompt_token_ids, split_texts)
+                         build_prompts, count_tokens, prompt_names,
+                         prompt_token_ids, split_texts)
 
 COCO = ('person bicycle car motorcycle airplane bus train truck boat '
         'traffic_light fire_hydrant stop_sign').split()
@@ -113,3 +114,28 @@ def test_80_coco_names_fit_one_prompt(tokenizer):
     names = [n for n in names if n]
     prompts = build_class_prompts(tokenizer, names)
     assert len(prompts) == 1 and len(prompts[0].entities) == 80
+
+
+def test_prompt_names_the_one_way_from_user_texts_to_names():
+    assert prompt_names('cat. remote control. dog.') == \
+        ['cat', 'remote control', 'dog']
+    assert prompt_names(['Mr. Smith', ' dog ']) == ['Mr. Smith', 'dog']
+    with pytest.raises(PromptError, match='^--texts is empty'):
+        prompt_names(' . ', '--texts')
+    with pytest.raises(PromptError, match='an empty name'):
+        prompt_names(['cat', ' '])
+
+
+def test_build_prompts_of_a_sample_text(tokenizer):
+    caption = 'a raccoon next to a trash can'
+    (p, ) = build_prompts(tokenizer, caption, [[[2, 9]], [[20, 29]]])
+    assert p.caption == caption and p.entities == ['raccoon', 'trash can']
+    # a "a. b" string without spans (or spans -1) is a class list
+    for spans in (None, -1):
+        (p, ) = build_prompts(tokenizer, 'raccoon. trash can', spans)
+        assert p.caption == 'raccoon. trash can'
+        assert p.entities == ['raccoon', 'trash can']
+    chunks = build_prompts(tokenizer, ['a', 'b', 'c'], chunk_size=2,
+                           caption_prompt=[{}, {'suffix': ' x'}, {}])
+    assert [c.caption for c in chunks] == ['a. b x', 'c']
+    assert [c.label_offset for c in chunks] == [0, 2]

@@ -8,6 +8,7 @@ import pytest
 from mmglip.utils.cli import HelpFormatter, UserError, run_tool
 
 from ..conftest import REPO
+from ..tool_modules import load_tool
 
 TOOLS = ['tools/infer.py', 'tools/train.py', 'tools/test.py',
          'tools/benchmark_fewshot.py', 'tools/download.py',
@@ -29,10 +30,7 @@ def test_help_describes_every_argument(tool):
         ('positional', 'options')), text[:500]
     # every argument line is followed by its help text
     import argparse
-    spec = __import__('importlib.util').util.spec_from_file_location(
-        'tool_under_test', REPO / tool)
-    module = __import__('importlib.util').util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(tool)
     parser_calls = []
     original = argparse.ArgumentParser.parse_args
 
@@ -51,7 +49,7 @@ def test_help_describes_every_argument(tool):
         assert action.help, f'{tool}: {action.dest} has no help'
         if action.default not in (None, False) and action.option_strings \
                 and action.dest not in ('help', 'local_rank'):
-            assert f'(default: ' in parser.format_help(), tool
+            assert '(default: ' in parser.format_help(), tool
     assert '--debug' in text
 
 

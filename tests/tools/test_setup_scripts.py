@@ -43,8 +43,8 @@ def test_shared_wheels_are_added_to_what_the_machine_sets(tmp_path):
 
 def test_scripts_never_replace_the_variable_with_find_links():
     for script in ('tools/setup_env.sh', 'tools/lib/install_base.sh',
-                   'tools/parity/setup_reference_env.sh',
-                   'tools/setup_mim_env.sh', '.ci/run'):
+                   '.dev_scripts/parity/setup_reference_env.sh',
+                   '.dev_scripts/setup_mim_env.sh', '.ci/run'):
         text = (REPO / script).read_text()
         code = '\n'.join(ln for ln in text.splitlines()
                          if not ln.lstrip().startswith('#'))

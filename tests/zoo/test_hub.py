@@ -21,6 +21,7 @@ import pytest
 from mmglip.zoo import hub
 from mmglip.zoo.index import load_index
 
+from ..tool_modules import load_tool
 from .hub_server import COMMIT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -367,12 +368,7 @@ def test_mirror_folder(hf, tmp_path, mode, monkeypatch):
 # ------------------------------------------------------------------ CLI
 @pytest.fixture
 def cli():
-    sys.path.insert(0, str(REPO / 'tools'))
-    try:
-        import importlib
-        return importlib.import_module('download')
-    finally:
-        sys.path.pop(0)
+    return load_tool('tools/download.py')
 
 
 def test_cli(server, hf, tmp_path, capsys, cli):
@@ -426,7 +422,8 @@ def test_cli(server, hf, tmp_path, capsys, cli):
 
 
 # ---------------------------------------------------------------------------
-# OpenMMLab's mim (openmim 0.3.9), in its own venv: bash tools/setup_mim_env.sh
+# OpenMMLab's mim (openmim 0.3.9), in its own venv:
+# bash .dev_scripts/setup_mim_env.sh
 
 MIM_PYTHON = os.environ.get('MMGLIP_MIM_PYTHON')
 if MIM_PYTHON:  # relative to the repository (not resolved: a venv's python
@@ -434,7 +431,7 @@ if MIM_PYTHON:  # relative to the repository (not resolved: a venv's python
     MIM_PYTHON = os.path.join(REPO, os.path.expanduser(MIM_PYTHON))
 needs_mim = pytest.mark.skipif(
     not MIM_PYTHON, reason='set MMGLIP_MIM_PYTHON=.venv-mim/bin/python '
-    '(created by bash tools/setup_mim_env.sh)')
+    '(created by bash .dev_scripts/setup_mim_env.sh)')
 
 
 @needs_mim
@@ -465,7 +462,7 @@ def test_mim_resolves_installed_index():
         installed = Path(out['root'], rel).read_text()
         assert installed == (REPO / rel).read_text(), (
             f'{rel} in {out["root"]} is stale: run bash '
-            'tools/setup_mim_env.sh')
+            '.dev_scripts/setup_mim_env.sh')
 
 
 @needs_mim
@@ -473,12 +470,8 @@ def test_mim_download_from_mirror(server, tmp_path):
     """`mim download mmglip --config glip-t_a --dest D` fetches the entry's
     file (from the loopback server through a mirror overlay) and dumps its
     config."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'model_index_tool', REPO / 'tools' / 'model_index.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    write_mim_overlay = tool.write_mim_overlay
+    write_mim_overlay = load_tool(
+        '.dev_scripts/model_index.py').write_mim_overlay
     data = official_checkpoint(seed=9)
     server.add(KEY_A, data)
     overlay = write_mim_overlay(tmp_path / 'overlay', server.mirror)

@@ -1,6 +1,5 @@
 """The model index is the one source of truth: model_zoo.md, the configs,
 the API's model names, the packaged copy and mim's view must agree with it."""
-import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -10,18 +9,10 @@ import yaml
 
 from mmglip.zoo import index as zi
 
+from ..tool_modules import load_tool
 
-def _model_index_tool():
-    """tools/model_index.py (the maintainers' tool) as a module."""
-    spec = importlib.util.spec_from_file_location(
-        'model_index_tool', Path(__file__).resolve().parents[2] /
-        'tools' / 'model_index.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mi = _model_index_tool()
+#: .dev_scripts/model_index.py (the maintainers' tool) as a module
+mi = load_tool('.dev_scripts/model_index.py')
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ['glip-t_a', 'glip-t_b', 'glip-t_c', 'glip-t', 'glip-l']
@@ -92,8 +83,8 @@ def test_openmmlab_format():
 
 def test_index_model_zoo_md_and_configs_agree():
     """THE check: fails when model_zoo.md, the index or a config disagree
-    (fix: edit the metafile, then python tools/model_index.py --update
-    model_zoo.md)."""
+    (fix: edit the metafile, then python .dev_scripts/model_index.py
+    --update model_zoo.md)."""
     problems = mi.consistency_problems()
     assert problems == [], '\n'.join(problems)
     md = (REPO / 'model_zoo.md').read_text()
@@ -205,10 +196,7 @@ def test_api_and_tools_read_the_index():
 def test_packaged_copy(tmp_path):
     """setup.py's build step puts the same index and configs into
     mmglip/.mim (what mim and a regular install read)."""
-    spec = importlib.util.spec_from_file_location('mmglip_setup',
-                                                  REPO / 'setup.py')
-    setup_py = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(setup_py)  # not __main__: setup() not run
+    setup_py = load_tool('setup.py')  # not __main__: setup() not run
     mim = Path(setup_py.copy_mim_files(str(tmp_path / 'mmglip')))
     assert mim == tmp_path / 'mmglip' / '.mim'
     packaged = zi.load_index(mim / 'model-index.yml', cached=False)
@@ -219,6 +207,10 @@ def test_packaged_copy(tmp_path):
             b.weights, b.config, b.sha256, b.file_size)
     assert mi.consistency_problems(packaged) == []
     assert (mim / 'tools' / 'download.py').is_file()
+    # the maintainers' tooling (.dev_scripts/) is not shipped
+    assert not (mim / '.dev_scripts').exists()
+    assert not (mim / 'tools' / 'model_index.py').exists()
+    assert not (mim / 'tools' / 'parity').exists()
     assert not list(mim.rglob('__pycache__'))
 
 

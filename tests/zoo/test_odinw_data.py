@@ -3,7 +3,6 @@ and marked, idempotent, safe to interrupt, never over a user's folder.
 The zip is built from the vendored real Raccoon images in the layout of the
 official Raccoon.zip."""
 import json
-import os
 import zipfile
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from mmglip.utils.cli import UserError
 from mmglip.zoo import odinw_data
 
-from ..conftest import DEMO_DATA, REPO
+from ..conftest import DEMO_DATA
 
 TASK_ROOT = 'Raccoon/Raccoon.v2-raw.coco'
 
@@ -53,12 +52,19 @@ def test_place_check_generate_splits_then_nothing_twice(raccoon_zip,
     # the task's dataset config reads what was placed
     from mmengine.config import Config
 
-    from mmglip.datasets.odinw import configure_odinw, odinw_config_path
+    from mmglip.datasets.odinw import odinw_config_path
     from mmglip.registry import DATASETS
     cfg = Config.fromfile(odinw_config_path('Raccoon'))
-    configure_odinw(cfg, odinw_root=str(root) + '/')
-    assert len(DATASETS.build(cfg.test_dataloader.dataset)) == 8
-    assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 24
+    test = DATASETS.build(dict(cfg.test_dataloader.dataset,
+                               data_root=str(root)))
+    assert len(test) == 8
+    train = DATASETS.build(dict(cfg.train_dataloader.dataset,
+                                data_root=str(root),
+                                fewshot=dict(shots=3, seed=30)))
+    # the k-shot file the zip's placement generated, reused (not rewritten)
+    assert train.ann_file == str(
+        root / TASK_ROOT / 'train/fewshot_train_shot3_seed30.json')
+    assert 0 < len(train) < 24
     # a second call changes nothing
     before = _tree(root)
     again = odinw_data.place_zip(str(raccoon_zip), 'Raccoon', str(root))
@@ -104,9 +110,13 @@ def test_names():
     with pytest.raises(UserError, match="did you mean 'Raccoon'"):
         odinw_data.resolve_names(['racoon'])
     # every ODinW-13 task config's root lies in its zip's folder
-    from mmglip.datasets.odinw import ODINW13_TASKS
-    assert set(ODINW13_TASKS) == set(odinw_data.ODINW13_ZIPS)
-    assert os.path.isdir(REPO / 'configs/_base_/datasets/odinw')
+    from mmengine.config import Config
+
+    from mmglip.datasets.odinw import odinw_config_path
+    assert odinw_data.ODINW13_ZIPS == tuple(sorted(odinw_data.ODINW_TASKS))
+    for name in odinw_data.ODINW13_ZIPS:
+        task = Config.fromfile(odinw_config_path(name)).task
+        assert task.root.startswith(name + '/')
 
 
 def test_download_through_the_hub_verified_and_idempotent(
@@ -114,12 +124,9 @@ def test_download_through_the_hub_verified_and_idempotent(
     """tools/download.py --dataset: the zip comes through the hub
     protocol (loopback), is verified by its LFS SHA-256, placed, checked;
     a second call transfers nothing; a corrupted zip is refused."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'download_tool', REPO / 'tools/download.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     from mmglip.utils.cli import run_tool
+    from tests.tool_modules import load_tool
+    tool = load_tool('tools/download.py')
 
     key = 'GLIPModel/GLIP/odinw_35/Raccoon.zip'
     server.add(key, raccoon_zip.read_bytes())

@@ -6,8 +6,6 @@ and tools/test.py; wrong files are refused with one line naming them.
 On glip-lite (30 M parameters, built in about a second), with files in the
 official layout made from its own weights by ``mmglip_to_official``.
 """
-import importlib.util
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -20,17 +18,14 @@ from mmglip.zoo.official import (CheckpointMismatchError,
                                  MissingWeightsError, mmglip_to_official)
 
 from ..conftest import REPO
+from ..tool_modules import load_tool
 
 LITE = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
 ZOO_NAME = 'glip-lite-test'
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'{name}_tool', REPO / f'tools/{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/{name}.py')
 
 
 def _build(**fusion):

@@ -123,10 +123,10 @@ def main(argv=None):
     import torch
 
     from mmglip.apis import init_model
+    from mmglip.apis.inference import prompt_names
     from mmglip.utils.images import list_images
     images = list_images(args.inputs)
-    from mmglip.text import split_texts
-    names = split_texts(args.texts)
+    names = prompt_names(args.texts, '--texts')
     model = init_model(args.model, args.weights, device=device,
                        language_model=args.language_model)
     device_type = torch.device(device).type

@@ -116,21 +116,29 @@ def _targets(args):
         if not cfg.get(key):
             continue
         ds = cfg[key]['dataset']
-        while 'ann_file' not in ds and 'dataset' in ds:
+        while 'ann_file' not in ds and 'task' not in ds and 'dataset' in ds:
             ds = ds['dataset']
-        if 'ann_file' not in ds:
+        root = ds.get('data_root', '') or ''
+        classes = (ds.get('metainfo') or {}).get('classes')
+        if ds.get('task') is not None and not ds.get('ann_file'):
+            # an ODinW task: its files and classes, as ODinWDataset finds
+            from mmglip.datasets.odinw import check_task, odinw_split_files
+            task = check_task(dict(ds['task']))
+            ann_file, img = odinw_split_files(task, ds.get('split'))
+            classes = classes or task['classes']
+        elif 'ann_file' in ds:
+            ann_file = ds['ann_file']
+            prefix = ds.get('data_prefix', {})
+            img = prefix.get('img', prefix.get('img_path', ''))
+        else:
             continue
         found = True
-        root = ds.get('data_root', '') or ''
-        prefix = ds.get('data_prefix', {})
-        img = prefix.get('img', prefix.get('img_path', ''))
-        classes = (ds.get('metainfo') or {}).get('classes')
-        yield (osp.join(root, ds['ann_file']), osp.join(root, img),
+        yield (osp.join(root, ann_file), osp.join(root, img),
                list(classes) if classes else None)
     if not found:
         raise UserError(f'--config {args.config}: no train / val / test '
-                        'dataloader with a dataset ann_file; give a dataset '
-                        'config (e.g. configs/_base_/datasets/odinw/'
+                        'dataloader with a dataset task or ann_file; give a '
+                        'dataset config (e.g. configs/_base_/datasets/odinw/'
                         'aquarium.py).')
 
 

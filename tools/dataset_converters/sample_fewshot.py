@@ -83,7 +83,7 @@ def _load(path: str) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     check_args(args)
-    from mmglip.datasets.fewshot import (FewShotWarning, category_counts,
+    from mmglip.datasets.kshot import (FewShotWarning, category_counts,
                                          load_coco, prepare_fewshot_split)
     jobs = [(args.ann_file, args.split)]
     if args.val_ann:

@@ -35,8 +35,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+HERE = osp.dirname(osp.abspath(__file__))
+# the repository (mmglip) and this folder (the odinw_formats library)
+sys.path.insert(0, osp.dirname(osp.dirname(HERE)))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_file, run_tool)
@@ -154,7 +157,7 @@ def check_args(args) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     kwargs = check_args(args)
-    from mmglip.datasets.converters import convert
+    from odinw_formats import convert
     try:
         result = convert(args.src, args.dst, args.format, **kwargs)
     except ValueError as exc:

@@ -30,8 +30,7 @@ model = dict(
     fusion_neck=dict(
         num_blocks=2,
         channels=64,
-        lang_dim=384,
         attn_cfg=dict(embed_dim=256, num_heads=4),
         text_layer_cfg=dict(num_heads=12, intermediate=1536),
         dyhead_cfg=dict(use_dcn=False)),
-    bbox_head=dict(in_channels=64, feat_channels=64, lang_dim=384))
+    bbox_head=dict(in_channels=64, feat_channels=64))

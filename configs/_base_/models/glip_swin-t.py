@@ -1,4 +1,7 @@
 # GLIP-T with deep fusion (GLIP-T (B), (C) and GLIP-T share this architecture)
+# Type names: mmglip's bare (default_scope='mmglip'), mmdet's 'mmdet.'-
+# prefixed ('nms' is an mmcv op name, not a registry type).
+# The fusion neck's and the head's lang_dim follow the language model.
 lang_model_name = 'bert-base-uncased'
 
 model = dict(
@@ -31,7 +34,10 @@ model = dict(
     neck=dict(
         type='mmdet.FPN_DropBlock',
         plugin=dict(
-            type='DropBlock', drop_prob=0.3, block_size=3, warmup_iters=0),
+            type='mmdet.DropBlock',
+            drop_prob=0.3,
+            block_size=3,
+            warmup_iters=0),
         in_channels=[192, 384, 768],
         out_channels=256,
         start_level=0,
@@ -44,15 +50,12 @@ model = dict(
         type='VLFusionNeck',
         num_blocks=6,
         channels=256,
-        lang_dim=768,
         early_fuse=True,
         use_checkpoint=False),
     bbox_head=dict(
         type='VLATSSHead',
         in_channels=256,
         feat_channels=256,
-        lang_dim=768,
-        early_fuse=True,
         anchor_generator=dict(
             type='mmdet.AnchorGenerator',
             ratios=[1.0],

@@ -5,8 +5,6 @@
 # dataset repeat per shot (1-shot x8, 3 x4, 5 x2, 10 x1) and AMP on GPUs are
 # applied by the benchmark tool. Prompt tuning: lr 0.05, weight decay 0.25.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',

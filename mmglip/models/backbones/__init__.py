@@ -1,3 +1,3 @@
-from .efficientnet_lite import EfficientNetLite0, EfficientNetLite0Classifier
+from .efficientnet_lite import EfficientNetLite0
 
-__all__ = ['EfficientNetLite0', 'EfficientNetLite0Classifier']
+__all__ = ['EfficientNetLite0']

@@ -18,8 +18,8 @@ head)::
 
 The backbone (:class:`EfficientNetLite0`) stops after stage 6; the head conv
 and the FC layer that the checkpoint also holds are skipped when it loads the
-weights, and used by :class:`EfficientNetLite0Classifier`, a plain ImageNet
-classifier for checks.
+weights (the tests build the whole ImageNet classifier from them to check
+the weights: tests/models/test_backbones/lite0_classifier.py).
 
 Checkpoint facts (``efficientnet-lite0-57934424.pth``, version 0.1.0 of the
 package): 296 tensors in EfficientNet-PyTorch naming (``_conv_stem``,
@@ -80,8 +80,6 @@ LITE0_ARCH = (
     ('mb', 6, 3, 1, 320, 1),
 )
 STEM_CHANNELS = 32
-HEAD_CHANNELS = 1280
-NUM_CLASSES = 1000
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.01
 
@@ -390,48 +388,3 @@ class EfficientNetLite0(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
-
-class EfficientNetLite0Classifier(nn.Module):
-    """Full ImageNet EfficientNet-Lite0 classifier: :class:`EfficientNetLite0`
-    + head conv 1x1 (320 -> 1280) + BN + ReLU6 + global average pool +
-    dropout + linear 1280 -> 1000. For checking the weights; returns logits.
-
-    ``pretrained`` as for the backbone, but here the whole checkpoint (296
-    tensors) is mapped and :meth:`init_weights` loads it.
-    """
-
-    def __init__(self,
-                 pretrained: Union[bool, str] = True,
-                 padding: str = 'same',
-                 drop_rate: float = 0.2):
-        super().__init__()
-        self.pretrained = pretrained
-        self.backbone = EfficientNetLite0(
-            out_indices=(len(LITE0_ARCH) - 1, ),
-            pretrained=False,
-            padding=padding)
-        self.conv_head = ConvBNAct(
-            self.backbone.stage_channels[-1], HEAD_CHANNELS, 1,
-            padding=padding)
-        self.dropout = nn.Dropout(drop_rate)
-        self.classifier = nn.Linear(HEAD_CHANNELS, NUM_CLASSES)
-
-    def init_weights(self):
-        if not self.pretrained:
-            self.backbone.init_weights()
-            return
-        filename = (
-            self.pretrained if isinstance(self.pretrained, str) else
-            efficientnet_lite0_checkpoint_path())
-        src = load_checkpoint_tensors(filename)
-        mapped, leftover = map_state_dict_in_order(src, self.state_dict(),
-                                                   filename)
-        if leftover:
-            raise ValueError(f'{filename}: {len(leftover)} tensors left '
-                             f'after the classifier: {leftover}')
-        self.load_state_dict(mapped, strict=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv_head(self.backbone(x)[-1])
-        x = x.mean(dim=(2, 3))
-        return self.classifier(self.dropout(x))

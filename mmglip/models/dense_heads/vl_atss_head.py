@@ -12,6 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmglip.registry import MODELS
+from mmglip.text import PromptError
 from ..layers import MAX_CLAMP_VALUE
 
 
@@ -61,24 +62,38 @@ class VLATSSHead(ATSSHead):
     with tokens L2-normalised (and halved before the projection). Training
     assigns anchors with ATSS and scores every (anchor, token) pair with a
     sigmoid focal loss; boxes get GIoU weighted by centerness, centerness a
-    BCE.
+    BCE. Boxes follow the official "+1" pixel convention of
+    :class:`~mmglip.models.task_modules.GLIPBoxCoder` (its ``decode`` and
+    ``to_exclusive``).
+
+    mmdet's dense-head contract with language features, as mmdet's
+    ``ATSSVLFusionHead``: ``forward(x, lang)``, ``loss(x, lang,
+    batch_data_samples)``, ``predict(x, lang, batch_data_samples,
+    rescale)``. ``lang`` is a dict:
+
+    * ``tokens``: [B, L, lang_dim], the token features the fusion neck
+      hands on (fused, or the padding-zeroed BERT output without fusion);
+    * ``masks``: [B, L], 1 for real tokens, 0 for padding;
+    * ``token_ids``: per sample, per entity (class / phrase) of its prompt,
+      the entity's token indices. A gt label indexes the entities; a
+      predicted label too.
+
+    There is no class classifier: the classes are the prompt's entities, so
+    mmdet's ``num_classes`` is fixed to 1 (unused).
 
     Args:
-        lang_dim: token width (768).
+        lang_dim: token width; the detector sets it from its language model.
         feat_channels: region feature width (256).
-        early_fuse: whether tokens come fused from the neck (else the
-            padding-zeroed BERT output is used, as in GLIP-T (A)).
         token_loss: dict(alpha, gamma, loss_weight) of the token focal loss.
         Others as mmdet's ``ATSSHead`` (anchor_generator, bbox_coder,
         loss_bbox, loss_centerness, train_cfg with the ATSS assigner,
         test_cfg).
     """
 
-    def __init__(self, lang_dim: int = 768, early_fuse: bool = True,
+    def __init__(self, lang_dim: int = 768,
                  token_loss: Optional[dict] = None, num_levels: int = 5,
                  init_cfg=None, **kwargs):
         self.lang_dim = lang_dim
-        self.early_fuse = early_fuse
         self.num_levels = num_levels
         self.token_loss = {
             **dict(alpha=0.25, gamma=2.0, loss_weight=1.0),
@@ -106,18 +121,20 @@ class VLATSSHead(ATSSHead):
             nn.init.normal_(conv.weight, 0, 0.01)
             nn.init.zeros_(conv.bias)
 
-    def forward(self, feats: Sequence[Tensor], tokens: Tensor
+    def forward(self, x: Sequence[Tensor], lang: Dict
                 ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
         """
         Args:
-            feats: fused levels, each [B, C, Hi, Wi].
-            tokens: [B, L, lang_dim] token features (fused or embedded).
+            x: fused levels, each [B, C, Hi, Wi].
+            lang: the language dict (only ``tokens`` is read).
 
         Returns:
-            per level: box deltas [B, 4A, Hi, Wi], centerness [B, A, Hi, Wi]
-            and alignment logits [B, Hi*Wi*A, L].
+            per level (mmdet's ATSS order): alignment logits
+            [B, Hi*Wi*A, L], box deltas [B, 4A, Hi, Wi] and centerness
+            [B, A, Hi, Wi].
         """
-        tokens = F.normalize(tokens, p=2, dim=-1)
+        feats = x
+        tokens = F.normalize(lang['tokens'], p=2, dim=-1)
         proj_tokens = self.dot_product_projection_text(tokens / 2.0)
         token_bias = torch.matmul(tokens, self.bias_lang) + self.bias0
         bbox_preds, centerness, logits = [], [], []
@@ -132,20 +149,53 @@ class VLATSSHead(ATSSHead):
                 -1, -2)) / self.log_scale.exp() + token_bias.unsqueeze(1)
             logits.append(
                 logit.clamp(max=MAX_CLAMP_VALUE).clamp(min=-MAX_CLAMP_VALUE))
-        return bbox_preds, centerness, logits
+        return logits, bbox_preds, centerness
 
     # ------------------------------------------------------------------ loss
-    def loss(self, feats: Sequence[Tensor], tokens: Tensor,
-             token_mask: Tensor, batch_gt_instances: List[InstanceData],
-             batch_img_metas: List[dict]) -> Dict[str, Tensor]:
-        """Losses. Each gt instance carries ``bboxes`` and ``pos_tokens``
-        ([num_gt, L] binary: the tokens of its phrase)."""
-        bbox_preds, centerness, logits = self(feats, tokens)
-        return self.loss_by_feat(bbox_preds, centerness, logits, token_mask,
-                                 batch_gt_instances, batch_img_metas)
+    def loss(self, x: Sequence[Tensor], lang: Dict,
+             batch_data_samples: List) -> Dict[str, Tensor]:
+        """Losses of a batch: each sample's ``gt_instances`` (``bboxes``,
+        ``labels`` indexing its prompt's entities) against ``lang``."""
+        gts = self.token_targets(lang, batch_data_samples)
+        logits, bbox_preds, centerness = self(x, lang)
+        return self.loss_by_feat(
+            logits, bbox_preds, centerness, gts,
+            [s.metainfo for s in batch_data_samples],
+            token_mask=lang['masks'])
 
-    def loss_by_feat(self, bbox_preds, centerness, logits, token_mask,
-                     batch_gt_instances, batch_img_metas) -> Dict[str, Tensor]:
+    @staticmethod
+    def token_targets(lang: Dict, batch_data_samples: List
+                      ) -> List[InstanceData]:
+        """Per sample, its gt ``bboxes`` (a tensor) and ``pos_tokens``
+        ([num_gt, L] binary: the tokens of each box's entity, from
+        ``lang['token_ids']``)."""
+        num_tokens = lang['masks'].shape[1]
+        gts = []
+        for sample, ids in zip(batch_data_samples, lang['token_ids']):
+            gt = sample.gt_instances
+            bboxes = gt.bboxes if isinstance(gt.bboxes, Tensor) else \
+                gt.bboxes.tensor
+            pos = bboxes.new_zeros((len(ids), num_tokens))
+            for entity, entity_ids in enumerate(ids):
+                pos[entity, entity_ids] = 1
+            labels = gt.labels.long()
+            if len(labels) and labels.max() >= len(ids):
+                raise PromptError(
+                    f'{sample.metainfo.get("img_path")}: gt label '
+                    f'{int(labels.max())} but the prompt has only '
+                    f'{len(ids)} entities.')
+            gts.append(InstanceData(bboxes=bboxes, pos_tokens=pos[labels]))
+        return gts
+
+    def loss_by_feat(self, logits: List[Tensor], bbox_preds: List[Tensor],
+                     centerness: List[Tensor],
+                     batch_gt_instances: List[InstanceData],
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore=None, *,
+                     token_mask: Tensor) -> Dict[str, Tensor]:
+        """Losses from the head outputs. Each gt instance carries ``bboxes``
+        and ``pos_tokens`` (:meth:`token_targets`); ``token_mask`` [B, L]
+        leaves padding tokens out. No ignored boxes in GLIP."""
         bbox_preds, centerness, logits = _fp32(bbox_preds, centerness, logits)
         device = logits[0].device
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
@@ -180,10 +230,9 @@ class VLATSSHead(ATSSHead):
         if pos_anchors.numel() > 0:
             gt_boxes = torch.cat(box_targets)
             ctr_targets = self.centerness_target(pos_anchors, gt_boxes)
-            # decoded boxes are inclusive; back to x2-exclusive for GIoU
-            pred_boxes = self.bbox_coder.decode(pos_anchors, pos_deltas)
-            pred_boxes = torch.cat([pred_boxes[:, :2], pred_boxes[:, 2:] + 1],
-                                   1)
+            # gt boxes are x2-exclusive: so are the decoded ones for GIoU
+            pred_boxes = self.bbox_coder.to_exclusive(
+                self.bbox_coder.decode(pos_anchors, pos_deltas))
             ctr_sum = reduce_mean(ctr_targets.sum()).clamp(min=1e-6).item()
             loss_bbox = self.loss_bbox(
                 pred_boxes, gt_boxes, weight=ctr_targets,
@@ -217,16 +266,26 @@ class VLATSSHead(ATSSHead):
         return token_targets, gt.bboxes[matched], pos
 
     # ------------------------------------------------------------- inference
-    def predict(self, feats: Sequence[Tensor], tokens: Tensor,
-                class_token_ids: List[List[List[int]]],
-                batch_img_metas: List[dict], rescale: bool = True
+    def predict(self, x: Sequence[Tensor], lang: Dict,
+                batch_data_samples: List, rescale: bool = True
                 ) -> List[InstanceData]:
-        """Detections per image.
+        """Detections per image; labels index the entities of its prompt
+        (``lang['token_ids']``), boxes are x2-exclusive."""
+        logits, bbox_preds, centerness = self(x, lang)
+        return self.predict_by_feat(
+            logits, bbox_preds, centerness,
+            [s.metainfo for s in batch_data_samples], rescale=rescale,
+            token_ids=lang['token_ids'])
 
-        Args:
-            class_token_ids: per image, per class, its token indices.
-        """
-        bbox_preds, centerness, logits = _fp32(*self(feats, tokens))
+    def predict_by_feat(self, logits: List[Tensor], bbox_preds: List[Tensor],
+                        centerness: List[Tensor], batch_img_metas: List[dict],
+                        rescale: bool = True, *,
+                        token_ids: List[List[List[int]]]
+                        ) -> List[InstanceData]:
+        """Detections from the head outputs; ``token_ids``: per image, per
+        entity, its token indices (an entity scores the mean of its tokens'
+        probabilities)."""
+        bbox_preds, centerness, logits = _fp32(bbox_preds, centerness, logits)
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
         anchors = self.prior_generator.grid_priors(
             featmap_sizes, device=logits[0].device)
@@ -236,7 +295,7 @@ class VLATSSHead(ATSSHead):
                 self._predict_single([p[i] for p in bbox_preds],
                                      [c[i] for c in centerness],
                                      [lg[i] for lg in logits], anchors,
-                                     class_token_ids[i], meta, rescale))
+                                     token_ids[i], meta, rescale))
         return results
 
     def _predict_single(self, bbox_preds, centerness, logits, anchors,
@@ -261,6 +320,6 @@ class VLATSSHead(ATSSHead):
             labels=torch.cat(all_labels))
         results = self._bbox_post_process(
             results, cfg, rescale=rescale, with_nms=True, img_meta=img_meta)
-        # inclusive -> x2-exclusive, after rescaling (official json export)
-        results.bboxes[:, 2:] = results.bboxes[:, 2:] + 1
+        # inclusive -> x2-exclusive after rescaling (official json export)
+        results.bboxes = self.bbox_coder.to_exclusive(results.bboxes)
         return results

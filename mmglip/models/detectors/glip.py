@@ -1,4 +1,5 @@
 """GLIP: detection as phrase grounding."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmdet.models.detectors import SingleStageDetector
@@ -7,8 +8,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmglip.registry import MODELS
-from mmglip.text import (Prompt, PromptError, build_caption_prompt,
-                         build_class_prompts, prompt_token_ids, split_texts)
+from mmglip.text import Prompt, PromptError, build_prompts, prompt_token_ids
 
 
 @MODELS.register_module()
@@ -22,11 +22,22 @@ class GLIP(SingleStageDetector):
     ``caption_prompt`` (per class ``prefix`` / ``name`` / ``suffix``) adds
     words around class names; only the names are positive.
 
+    Training: prompts -> language model -> image features -> fusion neck ->
+    ``bbox_head.loss(fused, lang, batch_data_samples)``; inference the same
+    with ``bbox_head.predict(fused, lang, batch_data_samples, rescale)``,
+    once per chunk of a chunked class list (labels offset to the whole
+    list; every chunk's detections kept, each chunk capped at
+    ``test_cfg.max_per_img`` as the official evaluation does). ``lang`` holds the
+    ``tokens`` the fusion neck hands on, their padding ``masks`` and per
+    sample the ``token_ids`` of each entity.
+
     Args:
         backbone, neck, data_preprocessor, init_cfg: as mmdet detectors.
         language_model: config of the language backbone.
         fusion_neck: config of :class:`VLFusionNeck`.
-        bbox_head: config of :class:`VLATSSHead`.
+        bbox_head: config of :class:`VLATSSHead`. Their ``lang_dim`` follows
+            the language model (a config that gives another value is an
+            error).
         chunk_size: classes per prompt when a class list does not fit the
             language model (official LVIS evaluation: 40); None packs as
             many classes as fit into each chunk.
@@ -54,11 +65,18 @@ class GLIP(SingleStageDetector):
                  data_preprocessor: Optional[dict] = None,
                  chunk_size: Optional[int] = None,
                  tuning_mode: str = 'full', init_cfg=None):
+        # the language model's width, read from its config before anything
+        # is built (the build order, hence seeded initialisation, is kept)
+        lang_dim = _language_dim(language_model)
+        bbox_head = _without_retired_keys(bbox_head)
+        fusion_neck = _derived(fusion_neck, 'fusion_neck', lang_dim=lang_dim)
+        bbox_head = _derived(bbox_head, 'bbox_head', lang_dim=lang_dim)
         super().__init__(backbone=backbone, neck=neck, bbox_head=bbox_head,
                          train_cfg=train_cfg, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.language_model = MODELS.build(language_model)
+        assert self.language_model.language_dim == lang_dim
         self.fusion_neck = MODELS.build(fusion_neck)
         self.chunk_size = chunk_size
         if tuning_mode not in self.TUNING_MODES:
@@ -107,41 +125,41 @@ class GLIP(SingleStageDetector):
 
     # ---------------------------------------------------------------- prompts
     def build_prompts(self, sample: DetDataSample) -> List[Prompt]:
-        """The prompt(s) of one data sample (several when chunked)."""
+        """The prompt(s) of one data sample (several when chunked): its
+        ``text``, ``tokens_positive`` and ``caption_prompt`` meta keys, by
+        :func:`mmglip.text.build_prompts`."""
         text = sample.metainfo.get('text', None)
         if text is None:
             raise PromptError(
                 'A data sample has no `text`: give class names or a caption '
                 '(datasets: return_classes=True and "text" in PackDetInputs '
                 'meta_keys).')
-        spans = sample.metainfo.get('tokens_positive', None)
-        caption_prompt = sample.metainfo.get('caption_prompt', None)
-        if isinstance(text, str) and spans is not None and spans != -1:
-            return [build_caption_prompt(text, spans)]
-        names = split_texts(text) if isinstance(text, str) else list(text)
-        return build_class_prompts(
-            self.language_model.tokenizer, names, self.max_tokens,
-            self.chunk_size, caption_prompt)
+        return build_prompts(self.language_model.tokenizer, text,
+                             sample.metainfo.get('tokens_positive', None),
+                             sample.metainfo.get('caption_prompt', None),
+                             self.max_tokens, self.chunk_size)
 
-    def _encode(self, prompts: Sequence[Prompt]):
-        """Captions -> language dict and per-prompt token ids per entity."""
+    def _encode(self, prompts: Sequence[Prompt]) -> Dict:
+        """Captions -> the language model's dict, plus ``token_ids`` (per
+        prompt, per entity, its token indices)."""
         lang = self.language_model([p.caption for p in prompts])
         if self.tuning_mode == 'prompt':
             offset = self.prompt_embeddings.weight[:lang['hidden'].shape[1]]
             lang = dict(lang, hidden=lang['hidden'] + offset,
                         embedded=lang['embedded'] + offset)
-        token_ids = [
+        lang['token_ids'] = [
             prompt_token_ids(self.language_model.tokenizer, p,
                              self.max_tokens) for p in prompts
         ]
-        return lang, token_ids
+        return lang
 
-    def _fuse(self, feats: Tuple[Tensor], lang: Dict[str, Tensor]
-              ) -> Tuple[List[Tensor], Tensor]:
+    def _fuse(self, feats: Tuple[Tensor], lang: Dict
+              ) -> Tuple[List[Tensor], Dict]:
+        """Fused levels and the head's language dict (``tokens`` as the
+        fusion neck hands them on, ``masks``, ``token_ids``)."""
         fused, tokens = self.fusion_neck(feats, lang)
-        if not self.fusion_neck.early_fuse:
-            tokens = lang['embedded']
-        return fused, tokens
+        return fused, dict(tokens=tokens, masks=lang['masks'],
+                           token_ids=lang['token_ids'])
 
     # ------------------------------------------------------------------ train
     def loss(self, batch_inputs: Tensor,
@@ -156,29 +174,9 @@ class GLIP(SingleStageDetector):
                     f'fit in {self.max_tokens} tokens: sample a subset of '
                     'classes per image (as GLIP pretraining does).')
             prompts.append(sample_prompts[0])
-        lang, token_ids = self._encode(prompts)
-        num_tokens = lang['masks'].shape[1]
-        gts = []
-        for sample, ids in zip(batch_data_samples, token_ids):
-            gt = sample.gt_instances
-            pos = gt.bboxes.new_zeros((len(ids), num_tokens))
-            for entity, entity_ids in enumerate(ids):
-                pos[entity, entity_ids] = 1
-            labels = gt.labels.long()
-            if len(labels) and labels.max() >= len(ids):
-                raise PromptError(
-                    f'{sample.metainfo.get("img_path")}: gt label '
-                    f'{int(labels.max())} but the prompt has only '
-                    f'{len(ids)} entities.')
-            gts.append(
-                InstanceData(
-                    bboxes=gt.bboxes if isinstance(gt.bboxes, Tensor) else
-                    gt.bboxes.tensor,
-                    pos_tokens=pos[labels]))
-        feats = self.extract_feat(batch_inputs)
-        fused, tokens = self._fuse(feats, lang)
-        return self.bbox_head.loss(fused, tokens, lang['masks'], gts,
-                                   [s.metainfo for s in batch_data_samples])
+        lang = self._encode(prompts)
+        fused, lang = self._fuse(self.extract_feat(batch_inputs), lang)
+        return self.bbox_head.loss(fused, lang, batch_data_samples)
 
     # -------------------------------------------------------------- inference
     def predict(self, batch_inputs: Tensor,
@@ -190,26 +188,25 @@ class GLIP(SingleStageDetector):
             raise PromptError('All images of a batch need prompts with the '
                               'same number of chunks; use batch size 1.')
         feats = self.extract_feat(batch_inputs)
-        metas = [s.metainfo for s in batch_data_samples]
         per_chunk = []
         for c in range(num_chunks.pop()):
             chunk = [p[c] for p in prompts]
-            lang, token_ids = self._encode(chunk)
-            fused, tokens = self._fuse(feats, lang)
-            results = self.bbox_head.predict(fused, tokens, token_ids, metas,
+            fused, lang = self._fuse(feats, self._encode(chunk))
+            results = self.bbox_head.predict(fused, lang, batch_data_samples,
                                              rescale)
             for res, prompt in zip(results, chunk):
                 res.labels = res.labels + prompt.label_offset
             per_chunk.append(results)
-        max_per_img = self.bbox_head.test_cfg.get('max_per_img', 100)
         outputs = []
         for i, sample in enumerate(batch_data_samples):
             if len(per_chunk) == 1:
                 res = per_chunk[0][i]
             else:
+                # every chunk's detections (each capped at max_per_img by
+                # the head), as the official evaluation and mmdet's port:
+                # LVIS Fixed AP then ranks per class over the dataset
                 res = InstanceData.cat([r[i] for r in per_chunk])
-                order = res.scores.argsort(descending=True)[:max_per_img]
-                res = res[order]
+                res = res[res.scores.argsort(descending=True, stable=True)]
             names = [n for p in prompts[i] for n in p.entities]
             res.label_names = [names[int(lbl)] for lbl in res.labels]
             sample.pred_instances = res
@@ -219,6 +216,54 @@ class GLIP(SingleStageDetector):
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: List[DetDataSample]):
         prompts = [self.build_prompts(s)[0] for s in batch_data_samples]
-        lang, _ = self._encode(prompts)
-        fused, tokens = self._fuse(self.extract_feat(batch_inputs), lang)
-        return self.bbox_head.forward(fused, tokens)
+        lang = self._encode(prompts)
+        fused, lang = self._fuse(self.extract_feat(batch_inputs), lang)
+        return self.bbox_head.forward(fused, lang)
+
+
+def _language_dim(cfg: dict) -> int:
+    """``language_dim`` of the language model ``cfg`` builds, read by its
+    class's ``config_language_dim`` without building it."""
+    cls = cfg['type'] if isinstance(cfg['type'], type) else \
+        MODELS.get(cfg['type'])
+    if cls is None or not hasattr(cls, 'config_language_dim'):
+        raise TypeError(
+            f'model.language_model type {cfg["type"]!r}: a language model '
+            'class registered in mmglip with a config_language_dim(cfg) '
+            'classmethod is needed.')
+    return cls.config_language_dim(cfg)
+
+
+#: head options of earlier mmglip versions, still found in configs that
+#: training runs dumped into their work dirs
+_RETIRED_HEAD_KEYS = {
+    'early_fuse': 'the fusion neck decides which tokens reach the head '
+                  '(model.fusion_neck.early_fuse)',
+}
+
+
+def _without_retired_keys(bbox_head: dict) -> dict:
+    """``bbox_head`` without options mmglip no longer reads, each named in a
+    warning (an old work dir's config keeps loading)."""
+    retired = [k for k in _RETIRED_HEAD_KEYS if k in bbox_head]
+    if not retired:
+        return bbox_head
+    for key in retired:
+        warnings.warn(f'model.bbox_head.{key} is no longer used and is '
+                      f'ignored: {_RETIRED_HEAD_KEYS[key]}.', stacklevel=3)
+    return {k: v for k, v in bbox_head.items() if k not in retired}
+
+
+def _derived(cfg: dict, name: str, **values) -> dict:
+    """A copy of a sub-model config with ``values`` set; a value the config
+    gives already must be the same (else a one-line ValueError)."""
+    cfg = dict(cfg)
+    for key, value in values.items():
+        given = cfg.get(key, None)
+        if given is not None and given != value:
+            raise ValueError(
+                f'model.{name}.{key}={given} but the language model gives '
+                f'{key}={value}: remove {key} from model.{name} (it follows '
+                'the language model).')
+        cfg[key] = value
+    return cfg

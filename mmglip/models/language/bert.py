@@ -73,7 +73,17 @@ class BertLanguageBackbone(BaseModule):
             (official: 1, the last layer).
     """
 
-    def __init__(self, name: str = 'bert-base-uncased', max_tokens: int = 256,
+    DEFAULT_NAME = 'bert-base-uncased'
+
+    @classmethod
+    def config_language_dim(cls, cfg: dict) -> int:
+        """The ``language_dim`` a config of this class gives, from the
+        model's config file alone (nothing is built): the detector hands it
+        to the fusion neck and the head."""
+        return _load_hf('BertConfig', cfg.get('name',
+                                              cls.DEFAULT_NAME)).hidden_size
+
+    def __init__(self, name: str = DEFAULT_NAME, max_tokens: int = 256,
                  pad_to_max: bool = True, pretrained: bool = True,
                  freeze: bool = False, num_layers: int = 1, init_cfg=None):
         super().__init__(init_cfg)

@@ -42,9 +42,12 @@ class _ConvNorm(nn.Module):
         return self.bn(self.conv(x, **dcn_args))
 
 
-class DyReLU(nn.Module):
+class GLIPDyReLU(nn.Module):
     """Task-aware attention: a per-channel max of two learned linear pieces,
-    their slopes and intercepts predicted from the pooled feature."""
+    their slopes and intercepts predicted from the pooled feature.
+
+    GLIP's own layout (``fc.0`` / ``fc.2``, hard-sigmoid), not mmdet's
+    ``DyReLU``."""
 
     def __init__(self, channels: int, reduction: int = 4):
         super().__init__()
@@ -66,14 +69,15 @@ class DyReLU(nn.Module):
         return torch.max(x * a1 + b1, x * a2 + b2)
 
 
-class DyHeadBlock(nn.Module):
-    """One DyHead block over all pyramid levels.
+class GLIPDyHeadBlock(nn.Module):
+    """One DyHead block over all pyramid levels, as official GLIP's
+    (not mmdet's ``DyHeadBlock``, whose layout and arithmetic differ).
 
     For each level, three convs read the level below (stride 2), the level
     itself and the level above (then bilinearly upsampled, align_corners as
     ``F.upsample_bilinear``); all share the offsets/masks predicted from the
     level itself. A hard-sigmoid scale attention weights their mean, and
-    DyReLU applies the task attention.
+    GLIPDyReLU applies the task attention.
 
     Parameter layout: ``spatial_convs.{0: from the level above, 1: same
     level, 2: from the level below}``, ``scale_attn``, ``task_attn``,
@@ -91,7 +95,7 @@ class DyHeadBlock(nn.Module):
         self.scale_attn = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, 1, 1),
             nn.ReLU(inplace=True)) if use_dyfuse else None
-        self.task_attn = DyReLU(channels) if use_dyrelu else nn.ReLU()
+        self.task_attn = GLIPDyReLU(channels) if use_dyrelu else nn.ReLU()
         self.offset = nn.Conv2d(channels, 27, 3, padding=1) \
             if use_dcn else None
         for m in self.spatial_convs.modules():

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from mmglip.registry import MODELS
-from ..layers import BiAttentionBlock, DyHeadBlock, TextEncoderLayer
+from ..layers import BiAttentionBlock, GLIPDyHeadBlock, TextEncoderLayer
 
 
 class FusionBlock(nn.Module):
@@ -25,7 +25,7 @@ class FusionBlock(nn.Module):
                 **attn_cfg)
             self.text_layer = TextEncoderLayer(hidden=lang_dim,
                                                **text_layer_cfg)
-        self.dyhead = DyHeadBlock(channels, **dyhead_cfg)
+        self.dyhead = GLIPDyHeadBlock(channels, **dyhead_cfg)
 
     def forward(self, feats: List[Tensor], lang: Tensor,
                 mask: Tensor) -> Tuple[List[Tensor], Tensor]:
@@ -37,14 +37,16 @@ class FusionBlock(nn.Module):
 
 @MODELS.register_module()
 class VLFusionNeck(BaseModule):
-    """A tower of :class:`FusionBlock` s over the 5 FPN levels.
+    """A tower of :class:`FusionBlock` s over the 5 FPN levels; it decides
+    which token features reach the head.
 
     Args:
         num_blocks: 6 (GLIP-T) or 8 (GLIP-L).
         channels: FPN channels (256).
-        lang_dim: token width of the language model (768 for BERT-base).
-        early_fuse: with False the tower is DyHead only and the text is not
-            changed (GLIP-T (A)).
+        lang_dim: token width; the detector sets it from its language model
+            (768 for BERT-base).
+        early_fuse: with False the tower is DyHead only and the head reads
+            the padding-zeroed BERT output (``embedded``), as in GLIP-T (A).
         use_checkpoint: gradient checkpointing of each block in training
             (saves memory, costs a second forward).
         attn_cfg: X-MHA options (embed_dim 2048, num_heads 8, dropout 0.1,
@@ -81,11 +83,13 @@ class VLFusionNeck(BaseModule):
         """
         Args:
             feats: FPN levels, each [B, C, Hi, Wi].
-            lang: the language backbone's dict (``hidden``, ``masks``).
+            lang: the language backbone's dict (``hidden``, ``embedded``,
+                ``masks``).
 
         Returns:
-            fused levels (same shapes) and fused tokens [B, L, lang_dim]
-            (the unchanged ``hidden`` when ``early_fuse`` is off).
+            fused levels (same shapes) and the tokens for the head
+            [B, L, lang_dim]: fused from ``hidden``, or ``embedded`` when
+            ``early_fuse`` is off.
         """
         feats = list(feats)
         tokens, mask = lang['hidden'], lang['masks']
@@ -99,6 +103,8 @@ class VLFusionNeck(BaseModule):
                 feats, tokens = list(out[:num]), out[num]
             else:
                 feats, tokens = block(feats, tokens, mask)
+        if not self.early_fuse:
+            tokens = lang['embedded']
         return feats, tokens
 
 

@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from mmglip.models.backbones.efficientnet_lite import (
-    ConvBNAct, EfficientNetLite0, EfficientNetLite0Classifier,
-    efficientnet_lite0_checkpoint_path, load_checkpoint_tensors,
-    map_state_dict_in_order)
+    ConvBNAct, EfficientNetLite0, efficientnet_lite0_checkpoint_path,
+    load_checkpoint_tensors, map_state_dict_in_order)
 from mmglip.registry import MODELS
+
+from .lite0_classifier import EfficientNetLite0Classifier
 
 RACCOON = '/work/shared/data/raccoon/images/raccoon-1.jpg'
 TF_MEAN, TF_STD = [127.0] * 3, [128.0] * 3

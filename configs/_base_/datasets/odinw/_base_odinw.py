@@ -1,87 +1,32 @@
-# Shared settings of the 13 ODinW task configs in this folder (the official
-# layout, GLIP-REFERENCE section 2). A task config inherits this file and
-# sets its classes, folder, splits and prompt options; see README.md here.
+# What the 13 ODinW task configs in this folder share (the official layout,
+# GLIP-REFERENCE section 2): a task config inherits this file, states its
+# facts in `task` and hands them to the three datasets; see README.md here.
 #
-# Data root: every path is built from `odinw_root`, which is the environment
-# variable ODINW_ROOT when set (ODINW_ROOT=/data/odinw python tools/...),
-# else 'data/odinw/'. mmengine evaluates a config once, so changing
-# `odinw_root` later (--cfg-options, an inheriting config) does not move the
-# paths by itself: call mmglip.datasets.configure_odinw(cfg) after the
-# change, or override the dataloaders' `data_root` and the evaluators'
-# `ann_file` (README.md lists the keys).
+# `mmglip.ODinWDataset` finds a task's files itself: with `data_root` the
+# ODinW root, `task.root` the task folder under it and `split` the role, it
+# reads <data_root>/<task.root>/<folder>/annotations_without_background.json
+# (folder: train, task.val_split or task.test_split); with
+# `fewshot=dict(shots=k, seed=s)` the k-shot sample of that file. The metric
+# takes its ground truth from the dataset it evaluates.
+#
+# The ODinW root is the environment variable ODINW_ROOT when set
+# (ODINW_ROOT=/data/odinw python tools/...), else data/odinw/.
+_base_ = '../glip_data.py'
 odinw_root = '{{$ODINW_ROOT:data/odinw}}/'
-dataset_type = 'mmglip.ODinWDataset'
-backend_args = None
 
-meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-             'flip', 'flip_direction', 'text', 'custom_entities',
-             'tokens_positive', 'caption_prompt')
-# official GLIP fine-tuning input: shorter side 480..800, longer <= 1333
-train_pipeline = [
-    dict(type='LoadImageChecked', imdecode_backend='pillow',
-         backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True),
-    dict(
-        type='mmdet.RandomChoiceResize',
-        scales=[(1333, 480), (1333, 560), (1333, 640), (1333, 720),
-                (1333, 800)],
-        keep_ratio=True,
-        resize_type='mmdet.FixScaleResize',
-        backend='pillow'),
-    dict(type='mmdet.RandomFlip', prob=0.5),
-    dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1)),
-    dict(type='mmdet.PackDetInputs', meta_keys=meta_keys)
-]
-test_pipeline = [
-    dict(type='LoadImageChecked', imdecode_backend='pillow',
-         backend_args=backend_args),
-    dict(type='mmdet.FixScaleResize', scale=(800, 1333), keep_ratio=True,
-         backend='pillow'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True),
-    dict(type='mmdet.PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'text', 'custom_entities',
-                    'tokens_positive', 'caption_prompt'))
-]
-
+# the prompt options of the task are off unless switched on per dataset
+odinw_dataset = dict(
+    type='mmglip.ODinWDataset',
+    data_root=odinw_root,
+    use_caption_prompt=False,
+    use_class_overrides=False)
 # batch 4 as the official ODinW tuning schedule
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='mmdet.DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        filter_cfg=dict(filter_empty_gt=True),
-        return_classes=True,
-        pipeline=train_pipeline,
-        backend_args=backend_args))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='mmdet.DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        test_mode=True,
-        return_classes=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='mmdet.DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        test_mode=True,
-        return_classes=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    batch_size=4, dataset=dict(split='train', **odinw_dataset))
+val_dataloader = dict(dataset=dict(split='val', **odinw_dataset))
+test_dataloader = dict(dataset=dict(split='test', **odinw_dataset))
 val_evaluator = dict(
-    type='mmdet.CocoMetric', metric='bbox', backend_args=backend_args)
-test_evaluator = dict(
-    type='mmdet.CocoMetric', metric='bbox', backend_args=backend_args)
+    type='mmglip.DatasetCocoMetric',
+    metric='bbox',
+    backend_args=_base_.backend_args)
+test_evaluator = val_evaluator

@@ -2,41 +2,11 @@
 # train/val/test images 878/250/126 (evaluated on mini_val).
 _base_ = './_base_odinw.py'
 
-odinw_task = 'VehiclesOpenImages'
-odinw_task_root = 'VehiclesOpenImages/416x416/'
-classes = ('Ambulance', 'Bus', 'Car', 'Motorcycle', 'Truck')
-eval_split = 'mini_val'
-test_split = 'test'
-
-caption_prompt = None
-use_caption_prompt = False
-class_overrides = None
-use_class_overrides = False
-
-data_root = _base_.odinw_root + odinw_task_root
-odinw_dataset = dict(
-    data_root=data_root,
-    metainfo=dict(classes=classes),
-    caption_prompt=caption_prompt,
-    use_caption_prompt=use_caption_prompt,
-    class_overrides=class_overrides,
-    use_class_overrides=use_class_overrides)
-train_dataloader = dict(
-    dataset=dict(
-        ann_file='train/annotations_without_background.json',
-        data_prefix=dict(img='train/'),
-        **odinw_dataset))
-val_dataloader = dict(
-    dataset=dict(
-        ann_file='mini_val/annotations_without_background.json',
-        data_prefix=dict(img='mini_val/'),
-        **odinw_dataset))
-test_dataloader = dict(
-    dataset=dict(
-        ann_file='test/annotations_without_background.json',
-        data_prefix=dict(img='test/'),
-        **odinw_dataset))
-val_evaluator = dict(ann_file=data_root +
-                     val_dataloader['dataset']['ann_file'])
-test_evaluator = dict(ann_file=data_root +
-                      test_dataloader['dataset']['ann_file'])
+task = dict(
+    name='VehiclesOpenImages',
+    root='VehiclesOpenImages/416x416/',
+    classes=('Ambulance', 'Bus', 'Car', 'Motorcycle', 'Truck'),
+    val_split='mini_val')
+train_dataloader = dict(dataset=dict(task=task))
+val_dataloader = dict(dataset=dict(task=task))
+test_dataloader = dict(dataset=dict(task=task))

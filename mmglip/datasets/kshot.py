@@ -22,7 +22,10 @@ The subsets are written as COCO json files named
 the official prepared splits make the validation set k-shot too), next to
 the split's annotation file or in a given folder. A file that exists is
 reused when it holds exactly what would be written, and is never
-overwritten: if it differs, :class:`FileExistsError` names it.
+overwritten: if it differs, :class:`FileExistsError` names it. A dataset
+config asks for them with ``ODinWDataset(fewshot=dict(shots=k, seed=s))``
+(:mod:`mmglip.datasets.odinw`), which calls :func:`prepare_fewshot_split`.
+(Not the few-shot benchmark: that is :mod:`mmglip.benchmark`.)
 """
 import json
 import os
