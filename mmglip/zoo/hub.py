@@ -18,7 +18,8 @@ library. This module adds what the hub does not do:
   ``$MMGLIP_HOME/quarantine/<file>.rejected-<time>`` (the hub's cache entry
   goes with it) and a one-line :class:`ZooError` names the URL. There is no
   trust on first use: a file with no known SHA-256 is refused.
-* **plain mirrors** for air-gapped sites: ``mirror`` / ``$MMGLIP_MIRROR`` is a
+* **plain mirrors** (fetched by :mod:`mmglip.zoo.sources`) for air-gapped
+  sites: ``mirror`` / ``$MMGLIP_MIRROR`` is a
   folder (or ``file://`` URL) holding ``<file>``, or an http(s) URL serving
   ``URL/<file>``. Their SHA-256 comes from the index or from ``<file>.sha256``
   beside the file (``sha256sum`` output; ``tools/download.py NAME --dest DIR``
@@ -41,31 +42,20 @@ import os
 import os.path as osp
 import re
 import shutil
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
-from mmglip.utils.cli import UserError
 from mmglip.utils.io import atomic_write_json
+
+# ZooError and zoo_home are part of this module's API
+from .sources import (ZooError, _first_line, _is_url, _log, from_hub,
+                      from_mirror, zoo_home)
 
 #: URL scheme accepted wherever a checkpoint path is (``mmglip://glip-t_c``)
 SCHEME = 'mmglip://'
-_HEX64 = re.compile(r'[0-9a-f]{64}')
 _Check = Tuple[str, Callable[[Path], Optional[str]]]  # (label, problem)
-
-
-class ZooError(UserError, RuntimeError):
-    """A zoo file could not be provided; the one-line message names the URL
-    or path and says what to do."""
-
-
-def zoo_home() -> Path:
-    """mmglip's own files: ``$MMGLIP_HOME``, else ``$HF_HOME/mmglip``."""
-    from huggingface_hub import constants
-    return Path(os.path.expanduser(os.environ.get('MMGLIP_HOME') or osp.join(
-        constants.HF_HOME, 'mmglip')))
 
 
 def mirror_in_force(mirror: Optional[str] = None) -> Optional[str]:
@@ -77,28 +67,6 @@ def mirror_in_force(mirror: Optional[str] = None) -> Optional[str]:
     if base and _is_url(base):
         return base.rstrip('/')
     return osp.expanduser(base) if base else None
-
-
-def _is_url(base: str) -> bool:
-    return re.match(r'https?://', base) is not None
-
-
-def _log(msg: str, quiet: bool) -> None:
-    if not quiet:
-        print(f'[mmglip.zoo] {msg}', file=sys.stderr, flush=True)
-
-
-def _transfer_errors() -> tuple:
-    """What a failed transfer raises: OSError (HfHubHTTPError, offline,
-    size checks) and the HTTP library's errors (huggingface_hub 1.30+ names
-    its httpx / httpx2 ``huggingface_hub.utils.httpx``)."""
-    from huggingface_hub.utils import httpx
-    return OSError, ValueError, httpx.HTTPError
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def is_zoo_reference(value: str) -> bool:
@@ -180,128 +148,6 @@ def _lock(filename: str, quiet: bool):
             lock.release()
 
 
-# ------------------------------------------------------------ the sources
-def _from_hub(filename: str, repo_id: str, revision: str,
-              offline: Optional[bool], quiet: bool):
-    from huggingface_hub import constants, hf_hub_download, hf_hub_url
-    from huggingface_hub.errors import LocalEntryNotFoundError
-    url = hf_hub_url(repo_id, filename, revision=revision)
-    offline = bool(offline) or constants.is_offline_mode()
-    try:
-        path = hf_hub_download(
-            repo_id, filename, revision=revision, local_files_only=offline,
-            library_name='mmglip',
-            tqdm_class=_silent_tqdm() if quiet else None)
-    except _transfer_errors() as e:
-        if offline and isinstance(e, LocalEntryNotFoundError):
-            why = ('HF_HUB_OFFLINE=1' if constants.is_offline_mode() else
-                   'offline=True / --offline')
-            raise ZooError(
-                f'{filename} is not in the Hugging Face cache '
-                f'({constants.HF_HUB_CACHE}) and downloads are off ({why}): '
-                f'download it once online (from {url}), copy a cache that '
-                'holds it (HF_HOME / HF_HUB_CACHE), or use a local mirror '
-                '(--mirror DIR / MMGLIP_MIRROR).') from e
-        if getattr(getattr(e, 'response', None), 'status_code', 0) == 404:
-            raise ZooError(
-                f'{url}: not found (404). Check the model index ({repo_id} '
-                f'at {revision}) and HF_ENDPOINT.') from e
-        cause = e.__cause__ if isinstance(e, LocalEntryNotFoundError) and \
-            e.__cause__ is not None else e
-        raise ZooError(
-            f'could not download {url} ({_first_line(cause)}); nothing was '
-            'cached. Check the network and HF_ENDPOINT (a mirror of the '
-            'hub), or use --mirror DIR_OR_URL / MMGLIP_MIRROR.') from e
-    blob = osp.basename(osp.realpath(path))  # the hub's ETag names the blob
-    digests = [('the hub\'s LFS SHA-256', blob)] if _HEX64.fullmatch(
-        blob) else []
-    return Path(path), url, digests
-
-
-def _silent_tqdm():
-    from huggingface_hub.utils import tqdm
-    return functools.partial(tqdm, disable=True)
-
-
-def _read_digest(text: Optional[str]) -> Optional[str]:
-    m = re.match(r'\s*([0-9a-fA-F]{64})(\s|$)', text or '')
-    return m.group(1).lower() if m else None
-
-
-def _from_mirror(base: str, filename: str, pinned: bool,
-                 offline: Optional[bool], quiet: bool):
-    if not _is_url(base):
-        path = Path(base) / filename
-        if not path.is_file():
-            raise ZooError(f'{path}: no such file in the mirror folder '
-                           f'{base} (--mirror / MMGLIP_MIRROR).')
-        side = path.with_name(path.name + '.sha256')
-        digest = _read_digest(side.read_text(errors='replace')) \
-            if side.is_file() else None
-        return path, os.fspath(path), [(os.fspath(side), digest)
-                                       ] if digest else [], False
-    from huggingface_hub import constants
-    url = f'{base}/{urllib.parse.quote(filename)}'
-    dest = zoo_home() / 'mirror' / filename
-    side = dest.with_name(dest.name + '.sha256')
-    if not dest.is_file():
-        if offline or (offline is None and constants.is_offline_mode()):
-            raise ZooError(
-                f'{filename} is not in the mirror cache {dest.parent} and '
-                'downloads are off (HF_HUB_OFFLINE=1 / --offline): download '
-                f'it once from {url}, or use a mirror folder (--mirror DIR).')
-        if not pinned:
-            digest = _read_digest(_get_text(url + '.sha256'))
-            if digest is None:
-                raise ZooError(
-                    f'{url}: no SHA-256 to verify it against (the model index '
-                    f'pins none and {url}.sha256 is missing or not a '
-                    'SHA-256), so it was not downloaded. Put sha256sum\'s '
-                    'output for the published file there (tools/download.py '
-                    'NAME --dest DIR writes it), or pin SHA256 in the model '
-                    'index.')
-            side.parent.mkdir(parents=True, exist_ok=True)
-            side.write_text(digest + '\n')
-        _http_download(url, dest, quiet)
-    digest = None if pinned or not side.is_file() else _read_digest(
-        side.read_text(errors='replace'))
-    return dest, url, [(f'{url}.sha256', digest)] if digest else [], True
-
-
-def _get_text(url: str) -> Optional[str]:
-    from huggingface_hub.utils import get_session
-    try:
-        r = get_session().get(url, timeout=10, follow_redirects=True)
-    except _transfer_errors() as e:
-        raise ZooError(f'could not download {url} ({_first_line(e)}); check '
-                       'the network and --mirror / MMGLIP_MIRROR.') from e
-    return r.text if r.status_code == 200 and len(r.content) < 4096 else None
-
-
-def _http_download(url: str, dest: Path, quiet: bool) -> None:
-    """``url`` into ``dest`` through ``dest.part`` (resumed next time)."""
-    from huggingface_hub.file_download import http_get
-    part = dest.with_name(dest.name + '.part')
-    part.parent.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.exists() else 0
-    _log(f'resuming {url} at {have:,} bytes' if have else
-         f'downloading {url}', quiet)
-    try:
-        with open(part, 'ab') as f:
-            http_get(url, f, resume_size=have, displayed_filename=dest.name,
-                     headers={'Accept-Encoding': 'identity'},
-                     tqdm_class=_silent_tqdm() if quiet else None)
-    except _transfer_errors() as e:
-        if getattr(getattr(e, 'response', None), 'status_code', 0) != 416:
-            kept = part.stat().st_size if part.exists() else 0
-            raise ZooError(
-                f'could not download {url} ({_first_line(e)}); {kept:,} bytes '
-                f'are kept in {part}: run the same command again to resume, '
-                'or check --mirror / MMGLIP_MIRROR.') from e
-        # 416: the part was complete already; verification decides
-    os.replace(part, dest)
-
-
 # ---------------------------------------------------------- verification
 def _set_aside(path: Path) -> Path:
     """Move ``path``'s file (the blob behind a hub pointer) to the
@@ -352,11 +198,11 @@ def _fetch(filename: str, repo_id: str, revision: str,
     pinned = [('the pinned SHA-256', sha256.lower())] if sha256 else []
     with _lock(filename, quiet):
         if base is None:
-            path, url, digests = _from_hub(filename, repo_id, revision,
+            path, url, digests = from_hub(filename, repo_id, revision,
                                            offline, quiet)
             ours = True
         else:
-            path, url, digests, ours = _from_mirror(base, filename,
+            path, url, digests, ours = from_mirror(base, filename,
                                                     bool(sha256), offline,
                                                     quiet)
         digests = pinned + digests
