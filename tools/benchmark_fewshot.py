@@ -172,7 +172,10 @@ def main(argv=None):
     bar = ProgressBar(len(todo)) if todo else None
     for spec in todo:
         res = bench.run(spec)
-        print(f'\n[benchmark] {spec.name}: test AP {res["ap"]:.1f}')
+        split = osp.basename(osp.dirname(res.get('eval_file') or '')) or \
+            'test'
+        print(f'\n[benchmark] {spec.name}: AP {res["ap"]:.1f} on the '
+              f'{split} split')
         bar.update()
     if rank == 0:
         while world > 1 and any(bench.result(s) is None for s in specs):

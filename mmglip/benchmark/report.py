@@ -63,7 +63,8 @@ def markdown_table(agg: Dict) -> str:
     shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
     lines = []
     for mode in modes:
-        lines.append(f'### {mode} tuning: test AP (mean ± std over seeds)')
+        lines.append(f'### {mode} tuning: AP (mean ± std over seeds), '
+                     'trained runs on the test split')
         lines.append('')
         if '0' in shots:
             lines.append('Zero-shot as published: AP on each task\'s official '
