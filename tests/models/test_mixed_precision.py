@@ -209,6 +209,8 @@ def _build(variant, tiny_bert, seed=0):
     from mmglip.apis.inference import _quiet_init_weights
     cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
     m = cfg.model
+    # padded to max_tokens: the padding masks are exercised under autocast
+    m.language_model.pad_to_max = True
     if variant != 'glip-lite':
         m.language_model.update(name=tiny_bert, pretrained=False,
                                 max_tokens=24)

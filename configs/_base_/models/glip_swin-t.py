@@ -6,6 +6,10 @@ lang_model_name = 'bert-base-uncased'
 
 model = dict(
     type='GLIP',
+    # inference shortcuts with the same detections (GLIP's docstring):
+    # chunks batched through BERT, GLIP-T (A)'s visual tower once per image
+    # for all chunks, torch.inference_mode; False runs the plain path
+    fast_inference=True,
     # official test-time input: BGR kept, Detectron-style mean / std
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor',
@@ -27,6 +31,9 @@ model = dict(
         drop_path_rate=0.2,
         patch_norm=True,
         out_indices=(1, 2, 3),
+        # gradient checkpointing of every Swin block in training: less
+        # activation memory for a second forward in backward (same loss and
+        # gradients); tools/analysis/benchmark.py --parts c measures both
         with_cp=False,
         convert_weights=False),
     # FPN with DropBlock (p 0.3, block 3) on its outputs in training, as the
@@ -44,13 +51,19 @@ model = dict(
         relu_before_extra_convs=True,
         add_extra_convs='on_output',
         num_outs=5),
+    # pad_to_max=False: captions padded to the longest of a call, not to
+    # 256 (padding is masked: the same detections); cache_size: a fixed
+    # prompt's features are reused while BERT does not train (0: off)
     language_model=dict(
-        type='BertLanguageBackbone', name=lang_model_name, max_tokens=256),
+        type='BertLanguageBackbone', name=lang_model_name, max_tokens=256,
+        pad_to_max=False, cache_size=8),
     fusion_neck=dict(
         type='VLFusionNeck',
         num_blocks=6,
         channels=256,
         early_fuse=True,
+        # gradient checkpointing of each fusion block in training (memory
+        # for time, same loss and gradients), as with_cp of the backbone
         use_checkpoint=False),
     bbox_head=dict(
         type='VLATSSHead',

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import ATSSHead
-from mmdet.models.utils import filter_scores_and_topk, multi_apply
+from mmdet.models.utils import multi_apply
 from mmdet.utils import reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -133,23 +133,41 @@ class VLATSSHead(ATSSHead):
             [B, Hi*Wi*A, L], box deltas [B, 4A, Hi, Wi] and centerness
             [B, A, Hi, Wi].
         """
-        feats = x
-        tokens = F.normalize(lang['tokens'], p=2, dim=-1)
-        proj_tokens = self.dot_product_projection_text(tokens / 2.0)
-        token_bias = torch.matmul(tokens, self.bias_lang) + self.bias0
-        bbox_preds, centerness, logits = [], [], []
-        for level, feat in enumerate(feats):
+        visual = self.forward_visual(x)
+        return (self.forward_align(visual['regions'], lang['tokens']),
+                visual['bbox_preds'], visual['centerness'])
+
+    def forward_visual(self, x: Sequence[Tensor]) -> Dict[str, List[Tensor]]:
+        """The text-independent part of :meth:`forward`: per level
+        ``bbox_preds``, ``centerness`` and the ``regions`` [B, Hi*Wi, C]
+        that :meth:`forward_align` scores against tokens (computed once for
+        all chunks of a prompt when the levels do not depend on the text)."""
+        bbox_preds, centerness, regions = [], [], []
+        for level, feat in enumerate(x):
             b, c, h, w = feat.shape
             bbox_preds.append(self.scales[level](self.bbox_pred(feat)))
             centerness.append(self.centerness(feat))
             # (B, C, H, W) -> (B, H*W, C)
-            regions = feat.view(b, -1, c, h, w).permute(0, 3, 4, 1,
-                                                        2).reshape(b, -1, c)
-            logit = torch.matmul(regions, proj_tokens.transpose(
-                -1, -2)) / self.log_scale.exp() + token_bias.unsqueeze(1)
+            regions.append(feat.view(b, -1, c, h, w).permute(
+                0, 3, 4, 1, 2).reshape(b, -1, c))
+        return dict(bbox_preds=bbox_preds, centerness=centerness,
+                    regions=regions)
+
+    def forward_align(self, regions: Sequence[Tensor],
+                      tokens: Tensor) -> List[Tensor]:
+        """Per level alignment logits [B, Hi*Wi*A, L] of ``regions`` (from
+        :meth:`forward_visual`) and ``tokens`` [B, L, lang_dim]."""
+        tokens = F.normalize(tokens, p=2, dim=-1)
+        proj_tokens = self.dot_product_projection_text(tokens / 2.0)
+        token_bias = torch.matmul(tokens, self.bias_lang) + self.bias0
+        scale = self.log_scale.exp()
+        logits = []
+        for level_regions in regions:
+            logit = torch.matmul(level_regions, proj_tokens.transpose(
+                -1, -2)) / scale + token_bias.unsqueeze(1)
             logits.append(
                 logit.clamp(max=MAX_CLAMP_VALUE).clamp(min=-MAX_CLAMP_VALUE))
-        return logits, bbox_preds, centerness
+        return logits
 
     # ------------------------------------------------------------------ loss
     def loss(self, x: Sequence[Tensor], lang: Dict,
@@ -289,37 +307,66 @@ class VLATSSHead(ATSSHead):
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
         anchors = self.prior_generator.grid_priors(
             featmap_sizes, device=logits[0].device)
-        results = []
-        for i, meta in enumerate(batch_img_metas):
-            results.append(
-                self._predict_single([p[i] for p in bbox_preds],
-                                     [c[i] for c in centerness],
-                                     [lg[i] for lg in logits], anchors,
-                                     token_ids[i], meta, rescale))
-        return results
+        b = len(batch_img_metas)
+        # (B, 4A, H, W) -> (B, H*W*A, 4) per level, as the logits' rows
+        deltas = [p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds]
+        ctrs = [c.permute(0, 2, 3, 1).reshape(b, -1) for c in centerness]
+        return [
+            self._predict_single([d[i] for d in deltas], [c[i] for c in ctrs],
+                                 [lg[i] for lg in logits], anchors,
+                                 token_ids[i], meta, rescale)
+            for i, meta in enumerate(batch_img_metas)
+        ]
 
-    def _predict_single(self, bbox_preds, centerness, logits, anchors,
+    def _predict_single(self, deltas, centerness, logits, anchors,
                         class_token_ids, img_meta, rescale):
+        """One image: per level the ``nms_pre`` best (anchor, class) scores
+        above ``score_thr`` (a top-k, no host sync per level), then one
+        filter, decoding and NMS for all levels."""
         cfg = self.test_cfg
-        all_boxes, all_scores, all_labels = [], [], []
-        for deltas, ctr, logit, level_anchors in zip(bbox_preds, centerness,
-                                                     logits, anchors):
-            deltas = deltas.permute(1, 2, 0).reshape(-1, 4)
-            ctr = ctr.permute(1, 2, 0).reshape(-1).sigmoid()
-            scores = tokens_to_class_scores(logit.sigmoid(), class_token_ids)
-            scores, labels, keep, kept = filter_scores_and_topk(
-                scores, cfg.get('score_thr', 0.05), cfg.get('nms_pre', 1000),
-                dict(deltas=deltas, anchors=level_anchors))
-            all_scores.append(torch.sqrt(scores * ctr[keep]))
-            all_labels.append(labels)
-            all_boxes.append(
-                self.bbox_coder.decode(kept['anchors'], kept['deltas'],
-                                       max_shape=img_meta['img_shape']))
-        results = InstanceData(
-            bboxes=torch.cat(all_boxes), scores=torch.cat(all_scores),
-            labels=torch.cat(all_labels))
+        score_thr = cfg.get('score_thr', 0.05)
+        nms_pre = cfg.get('nms_pre', 1000)
+        weights, counts = class_token_matrix(
+            class_token_ids, logits[0].shape[-1], logits[0].device)
+        num_classes = weights.shape[1]
+        top_scores, top_rows, labels = [], [], []
+        start = 0
+        for logit in logits:
+            # [A, C]: the mean of each class's token probabilities
+            scores = torch.matmul(logit.sigmoid(), weights) / counts
+            flat = scores.reshape(-1)
+            k = flat.numel() if nms_pre is None or nms_pre <= 0 else min(
+                nms_pre, flat.numel())
+            top, index = flat.topk(k)
+            top_scores.append(top)
+            top_rows.append(index // num_classes + start)
+            labels.append(index % num_classes)
+            start += logit.shape[0]
+        scores = torch.cat(top_scores)
+        keep = scores > score_thr  # the one host sync (boolean indexing)
+        scores, rows = scores[keep], torch.cat(top_rows)[keep]
+        labels = torch.cat(labels)[keep]
+        ctr = torch.cat(centerness).sigmoid()[rows]
+        boxes = self.bbox_coder.decode(
+            torch.cat(anchors)[rows], torch.cat(deltas)[rows],
+            max_shape=img_meta['img_shape'])
+        results = InstanceData(bboxes=boxes, scores=torch.sqrt(scores * ctr),
+                               labels=labels)
         results = self._bbox_post_process(
             results, cfg, rescale=rescale, with_nms=True, img_meta=img_meta)
         # inclusive -> x2-exclusive after rescaling (official json export)
         results.bboxes = self.bbox_coder.to_exclusive(results.bboxes)
         return results
+
+
+def class_token_matrix(class_token_ids: Sequence[Sequence[int]],
+                       num_tokens: int, device) -> Tuple[Tensor, Tensor]:
+    """[L, C] 0/1 matrix of each class's tokens and [C] token counts: token
+    probabilities [A, L] @ matrix / counts are the class scores of
+    :func:`tokens_to_class_scores` in one matmul (the same sums)."""
+    rows = [t for ids in class_token_ids for t in ids]
+    cols = [c for c, ids in enumerate(class_token_ids) for _ in ids]
+    weights = torch.zeros(num_tokens, len(class_token_ids))
+    weights[rows, cols] = 1.0
+    counts = torch.tensor([float(len(ids)) for ids in class_token_ids])
+    return weights.to(device), counts.to(device)

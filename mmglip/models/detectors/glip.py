@@ -2,6 +2,7 @@
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
@@ -48,6 +49,16 @@ class GLIP(SingleStageDetector):
             from an official ``rpn.tunable_linear``); ``linear``: only the
             head's final predictors and alignment scale / biases (linear
             probe). Frozen parts stay in eval mode while training.
+        fast_inference: inference shortcuts that keep the detections (each
+            tested against the plain path, which False runs): every chunk
+            of a chunked class list through the language model in one call
+            (each chunk then trimmed to its longest caption); without early
+            fusion (GLIP-T (A)) the visual tower and the head's box /
+            centerness branches once per image and only the region-token
+            alignment per chunk; under ``torch.no_grad`` the predict path
+            runs in ``torch.inference_mode`` (the returned detections are
+            ordinary tensors). The language model's own cache of a fixed
+            prompt's features is ``language_model.cache_size``.
     """
 
     TUNING_MODES = ('full', 'prompt', 'linear')
@@ -64,7 +75,8 @@ class GLIP(SingleStageDetector):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  chunk_size: Optional[int] = None,
-                 tuning_mode: str = 'full', init_cfg=None):
+                 tuning_mode: str = 'full', fast_inference: bool = True,
+                 init_cfg=None):
         # the language model's width, read from its config before anything
         # is built (the build order, hence seeded initialisation, is kept)
         lang_dim = _language_dim(language_model)
@@ -79,6 +91,7 @@ class GLIP(SingleStageDetector):
         assert self.language_model.language_dim == lang_dim
         self.fusion_neck = MODELS.build(fusion_neck)
         self.chunk_size = chunk_size
+        self.fast_inference = fast_inference
         if tuning_mode not in self.TUNING_MODES:
             raise ValueError(f'model.tuning_mode={tuning_mode!r}: use one of '
                              f'{self.TUNING_MODES}.')
@@ -183,20 +196,56 @@ class GLIP(SingleStageDetector):
                 batch_data_samples: List[DetDataSample],
                 rescale: bool = True) -> List[DetDataSample]:
         prompts = [self.build_prompts(s) for s in batch_data_samples]
-        num_chunks = {len(p) for p in prompts}
-        if len(num_chunks) != 1:
+        if len({len(p) for p in prompts}) != 1:
             raise PromptError('All images of a batch need prompts with the '
                               'same number of chunks; use batch size 1.')
+        if not (self.fast_inference and not torch.is_grad_enabled()
+                and not torch.is_inference_mode_enabled()):
+            return self._predict(batch_inputs, batch_data_samples, prompts,
+                                 rescale)
+        with torch.inference_mode():
+            outputs = self._predict(batch_inputs, batch_data_samples,
+                                    prompts, rescale)
+        for sample in outputs:
+            # ordinary tensors for the caller (inference tensors refuse
+            # in-place changes outside inference mode)
+            pred = sample.pred_instances
+            for key in list(pred.keys()):
+                if isinstance(pred[key], Tensor):
+                    pred[key] = pred[key].clone()
+        return outputs
+
+    def _predict(self, batch_inputs: Tensor,
+                 batch_data_samples: List[DetDataSample],
+                 prompts: List[List[Prompt]],
+                 rescale: bool) -> List[DetDataSample]:
         feats = self.extract_feat(batch_inputs)
+        chunks = [[p[c] for p in prompts] for c in range(len(prompts[0]))]
         per_chunk = []
-        for c in range(num_chunks.pop()):
-            chunk = [p[c] for p in prompts]
-            fused, lang = self._fuse(feats, self._encode(chunk))
-            results = self.bbox_head.predict(fused, lang, batch_data_samples,
-                                             rescale)
+        if self.fast_inference:
+            langs = self._encode_chunks(chunks)
+        else:
+            langs = (self._encode(chunk) for chunk in chunks)
+        if self.fast_inference and self.fusion_neck.text_independent:
+            # the visual tower once; per chunk only the alignment
+            head = self.bbox_head
+            visual = head.forward_visual(self.fusion_neck.forward_visual(
+                feats))
+            metas = [s.metainfo for s in batch_data_samples]
+            for lang in langs:
+                logits = head.forward_align(visual['regions'],
+                                            self.fusion_neck.head_tokens(lang))
+                per_chunk.append(head.predict_by_feat(
+                    logits, visual['bbox_preds'], visual['centerness'],
+                    metas, rescale=rescale, token_ids=lang['token_ids']))
+        else:
+            for lang in langs:
+                fused, lang = self._fuse(feats, lang)
+                per_chunk.append(self.bbox_head.predict(
+                    fused, lang, batch_data_samples, rescale))
+        for chunk, results in zip(chunks, per_chunk):
             for res, prompt in zip(results, chunk):
                 res.labels = res.labels + prompt.label_offset
-            per_chunk.append(results)
         outputs = []
         for i, sample in enumerate(batch_data_samples):
             if len(per_chunk) == 1:
@@ -212,6 +261,29 @@ class GLIP(SingleStageDetector):
             sample.pred_instances = res
             outputs.append(sample)
         return outputs
+
+    def _encode_chunks(self, chunks: List[List[Prompt]]) -> List[Dict]:
+        """Per chunk (its prompts, one per image), the :meth:`_encode` dict,
+        from one language-model call over all chunks; each chunk trimmed to
+        its longest caption unless the model pads to ``max_tokens``."""
+        if len(chunks) == 1:
+            return [self._encode(chunks[0])]
+        lang = self._encode([p for chunk in chunks for p in chunk])
+        pad_to_max = getattr(self.language_model, 'pad_to_max', False)
+        lengths = lang['masks'].sum(1).tolist()  # one host sync
+        out, start = [], 0
+        for chunk in chunks:
+            end = start + len(chunk)
+            length = self.max_tokens if pad_to_max else int(
+                max(lengths[start:end]))
+            part = {
+                k: v[start:end, :length]
+                for k, v in lang.items() if isinstance(v, Tensor)
+            }
+            part['token_ids'] = lang['token_ids'][start:end]
+            out.append(part)
+            start = end
+        return out
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: List[DetDataSample]):

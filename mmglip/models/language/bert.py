@@ -1,5 +1,6 @@
 """HF BERT as GLIP's language backbone."""
 import os
+from collections import OrderedDict
 from typing import Dict, Sequence
 
 import torch
@@ -65,12 +66,26 @@ class BertLanguageBackbone(BaseModule):
             honouring ``HF_HOME`` / ``HF_HUB_OFFLINE``), a local directory,
             or ``package://<package>/<subdir>`` for a model shipped inside
             an installed Python package.
-        max_tokens: captions are padded to / never longer than this (256).
-        pad_to_max: pad every caption to ``max_tokens`` (official: True).
+        max_tokens: captions are never longer than this (256).
+        pad_to_max: pad every caption to ``max_tokens`` as the official
+            model does. Off by default: captions are padded to the longest
+            one of a call only; padding tokens are masked everywhere (BERT,
+            X-MHA, fusion BERT layers, token loss, class scores), so the
+            real tokens' features are the same within float rounding, and
+            every text op runs on fewer tokens.
         pretrained: load the hub / directory weights in ``init_weights``.
         freeze: no gradients and eval mode for the whole encoder.
         num_layers: average of the last ``num_layers`` hidden states
             (official: 1, the last layer).
+        cache_size: how many calls' outputs (each keyed by its captions,
+            device, dtype, autocast and inference-mode state and the
+            weights' versions) are kept for reuse while the encoder does not
+            train (eval mode, or ``freeze``): a fixed prompt is encoded
+            once for all images and evaluation epochs. 0 turns the cache
+            off. It is cleared by ``train()`` (unless no weight takes
+            gradients), by
+            ``load_state_dict`` and by :meth:`clear_cache`; an in-place
+            change of a weight misses it too (weight versions in the key).
     """
 
     DEFAULT_NAME = 'bert-base-uncased'
@@ -84,8 +99,9 @@ class BertLanguageBackbone(BaseModule):
                                               cls.DEFAULT_NAME)).hidden_size
 
     def __init__(self, name: str = DEFAULT_NAME, max_tokens: int = 256,
-                 pad_to_max: bool = True, pretrained: bool = True,
-                 freeze: bool = False, num_layers: int = 1, init_cfg=None):
+                 pad_to_max: bool = False, pretrained: bool = True,
+                 freeze: bool = False, num_layers: int = 1,
+                 cache_size: int = 8, init_cfg=None):
         super().__init__(init_cfg)
         from transformers import BertModel
         self.name = name
@@ -107,6 +123,11 @@ class BertLanguageBackbone(BaseModule):
         self.language_dim = config.hidden_size
         if freeze:
             self.bert.requires_grad_(False)
+        if cache_size < 0:
+            raise ValueError(f'cache_size={cache_size}: use 0 (off) or more.')
+        self.cache_size = cache_size
+        self._cache = OrderedDict()
+        self._register_load_state_dict_pre_hook(self._clear_on_load)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -123,7 +144,34 @@ class BertLanguageBackbone(BaseModule):
         super().train(mode)
         if self.freeze:
             self.bert.eval()
+        if mode and any(p.requires_grad for p in self.bert.parameters()):
+            self.clear_cache()
         return self
+
+    # ------------------------------------------------------------- the cache
+    def clear_cache(self) -> None:
+        """Forget every cached output."""
+        self._cache.clear()
+
+    def _clear_on_load(self, *args, **kwargs):
+        self.clear_cache()
+
+    def _trains(self) -> bool:
+        """Whether outputs may change from call to call or carry a graph:
+        the encoder is in training mode (dropout), or gradients are on and
+        a weight takes them."""
+        return self.bert.training or (torch.is_grad_enabled() and any(
+            p.requires_grad for p in self.bert.parameters()))
+
+    def _cache_key(self, captions: Sequence[str]):
+        param = next(self.bert.parameters())
+        device = param.device.type
+        autocast = torch.is_autocast_enabled(device)
+        return (tuple(captions), str(param.device), param.dtype, autocast,
+                torch.get_autocast_dtype(device) if autocast else None,
+                torch.is_inference_mode_enabled(),
+                # in-place weight changes (optimizer steps, copy_) bump these
+                sum(p._version for p in self.bert.parameters()))
 
     def tokenize(self, captions: Sequence[str],
                  device=None) -> Dict[str, torch.Tensor]:
@@ -145,7 +193,25 @@ class BertLanguageBackbone(BaseModule):
             dict with ``hidden`` [B, L, C] (last layer, fused by the neck),
             ``embedded`` [B, L, C] (hidden with padding zeroed), ``masks``
             [B, L] (1 real token, 0 padding) and ``input_ids`` [B, L].
+            ``L`` is the longest caption's token count (``max_tokens`` with
+            ``pad_to_max``). While the encoder does not train, a call with
+            the same captions returns the cached dict (a new dict of the
+            same tensors: do not change them in place).
         """
+        if self.cache_size == 0 or self._trains():
+            return self._encode(captions)
+        key = self._cache_key(captions)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._encode(captions)
+            self._cache[key] = hit
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return dict(hit)
+
+    def _encode(self, captions: Sequence[str]) -> Dict[str, torch.Tensor]:
         device = next(self.bert.parameters()).device
         tokens = self.tokenize(captions, device)
         out = self.bert(

@@ -91,6 +91,8 @@ class VLFusionNeck(BaseModule):
             [B, L, lang_dim]: fused from ``hidden``, or ``embedded`` when
             ``early_fuse`` is off.
         """
+        if not self.early_fuse:
+            return self.forward_visual(feats), self.head_tokens(lang)
         feats = list(feats)
         tokens, mask = lang['hidden'], lang['masks']
         for block in self.blocks:
@@ -103,11 +105,40 @@ class VLFusionNeck(BaseModule):
                 feats, tokens = list(out[:num]), out[num]
             else:
                 feats, tokens = block(feats, tokens, mask)
-        if not self.early_fuse:
-            tokens = lang['embedded']
         return feats, tokens
+
+    @property
+    def text_independent(self) -> bool:
+        """Whether the fused levels do not depend on the text (no early
+        fusion): then :meth:`forward_visual` gives them once for any number
+        of prompts."""
+        return not self.early_fuse
+
+    def forward_visual(self, feats: Tuple[Tensor]) -> List[Tensor]:
+        """The tower without text (``early_fuse=False`` only): DyHead
+        blocks over the levels."""
+        if self.early_fuse:
+            raise RuntimeError('forward_visual: this fusion tower fuses text '
+                               '(early_fuse=True); use forward(feats, lang).')
+        feats = list(feats)
+        for block in self.blocks:
+            if self.use_checkpoint and self.training:
+                feats = list(checkpoint(partial(_run_visual, block), *feats,
+                                        use_reentrant=False))
+            else:
+                feats = block.dyhead(feats)
+        return feats
+
+    def head_tokens(self, lang: Dict[str, Tensor]) -> Tensor:
+        """The tokens the head reads without early fusion: the
+        padding-zeroed BERT output."""
+        return lang['embedded']
 
 
 def _run_flat(block, tokens, mask, *feats):
     fused, tokens = block(list(feats), tokens, mask)
     return (*fused, tokens)
+
+
+def _run_visual(block, *feats):
+    return tuple(block.dyhead(list(feats)))
