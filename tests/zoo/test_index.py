@@ -129,7 +129,7 @@ def test_disagreement_is_caught(repo_copy):
     cfg = repo_copy / 'configs/glip/glip_swin-t_b_zeroshot_coco.py'
     cfg.write_text(cfg.read_text().replace('glip_tiny_model_o365.pth',
                                            'glip_tiny_model_other.pth'))
-    large = repo_copy / 'configs/glip/glip_swin-l_zeroshot_coco.py'
+    large = repo_copy / 'configs/_base_/models/glip_swin-l.py'
     large.write_text(large.read_text().replace('embed_dims=192',
                                                'embed_dims=96'))
     problems = _problems(repo_copy)[1]
