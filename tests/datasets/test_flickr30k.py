@@ -6,12 +6,9 @@ import json
 import pytest
 
 from mmglip.datasets import Flickr30kDataError, Flickr30kDataset
-from mmglip.utils.cli import run_tool
 
-from ..evaluation.grounding_data import (fresh_logger, lite_checkpoint,
-                                         lite_config, make_flickr,
-                                         need_shared_data)
-from ..tool_modules import load_tool
+from ..evaluation.grounding_data import (lite_checkpoint, make_flickr,
+                                         need_shared_data, tools_test_error)
 
 
 @pytest.fixture(scope='module')
@@ -96,19 +93,8 @@ def checkpoint(tmp_path_factory):
 
 def _test_tool(root, checkpoint, capsys, ann, img='flickr30k_images/',
                eval_ann=None):
-    cfg = lite_config(root / 'bad.py', 'flickr30k_val.py', f"""
-test_dataloader.update(dataset=dict(data_root='{root}/', ann_file='{ann}',
-                                    data_prefix=dict(img='{img}')))
-test_evaluator = dict(ann_file='{eval_ann or root / ann}')
-""")
-    fresh_logger()
-    capsys.readouterr()
-    status = run_tool(load_tool('tools/test.py').main, [
-        str(cfg), str(checkpoint), '--work-dir', str(root / 'work')])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(err) == 1, '\n'.join(err)
-    assert err[0].startswith('error: ')
-    return err[0]
+    return tools_test_error(root, checkpoint, capsys, 'flickr30k_val.py', ann,
+                            img, eval_ann)
 
 
 def test_tools_test_names_bad_spans_and_missing_files(flickr_root, checkpoint,

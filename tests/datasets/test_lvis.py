@@ -6,12 +6,9 @@ import json
 import pytest
 
 from mmglip.datasets import LVISDataError, LVISV1Dataset
-from mmglip.utils.cli import run_tool
 
-from ..evaluation.grounding_data import (fresh_logger, lite_checkpoint,
-                                         lite_config, make_lvis,
-                                         need_shared_data)
-from ..tool_modules import load_tool
+from ..evaluation.grounding_data import (lite_checkpoint, make_lvis,
+                                         need_shared_data, tools_test_error)
 
 
 @pytest.fixture(scope='module')
@@ -90,20 +87,10 @@ def checkpoint(tmp_path_factory):
     return lite_checkpoint(tmp_path_factory.mktemp('ckpt') / 'lite.pth')
 
 
-def _test_tool(root, checkpoint, capsys, ann, img='coco/', eval_ann=None):
-    cfg = lite_config(root / 'bad.py', 'lvis_v1_minival.py', f"""
-test_dataloader.update(dataset=dict(data_root='{root}/', ann_file='{ann}',
-                                    data_prefix=dict(img='{img}')))
-test_evaluator = dict(ann_file='{eval_ann or root / ann}')
-""")
-    fresh_logger()
-    capsys.readouterr()
-    status = run_tool(load_tool('tools/test.py').main, [
-        str(cfg), str(checkpoint), '--work-dir', str(root / 'work')])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(err) == 1, '\n'.join(err)
-    assert err[0].startswith('error: ')
-    return err[0]
+def _test_tool(root, checkpoint, capsys, ann, img='coco/',
+               eval_ann=None):
+    return tools_test_error(root, checkpoint, capsys, 'lvis_v1_minival.py',
+                            ann, img, eval_ann)
 
 
 def test_tools_test_names_missing_files_and_unknown_ids(lvis_root, checkpoint,

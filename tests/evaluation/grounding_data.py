@@ -204,3 +204,26 @@ test_dataloader = dict(num_workers=0, persistent_workers=False,
 {body}
 """)
     return path
+
+
+def tools_test_error(root: Path, checkpoint: Path, capsys, dataset_base: str,
+                     ann, img: str, eval_ann=None) -> str:
+    """Run tools/test.py with glip-lite on ``ann`` (under ``root``) of a
+    ``dataset_base`` config; it must fail with exactly one ``error:`` line
+    on stderr and exit status 2. Returns that line."""
+    from mmglip.utils.cli import run_tool
+
+    from ..tool_modules import load_tool
+    cfg = lite_config(root / 'bad.py', dataset_base, f"""
+test_dataloader.update(dataset=dict(data_root='{root}/', ann_file='{ann}',
+                                    data_prefix=dict(img='{img}')))
+test_evaluator = dict(ann_file='{eval_ann or root / ann}')
+""")
+    fresh_logger()
+    capsys.readouterr()
+    status = run_tool(load_tool('tools/test.py').main, [
+        str(cfg), str(checkpoint), '--work-dir', str(root / 'work')])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, '\n'.join(err)
+    assert err[0].startswith('error: ')
+    return err[0]
