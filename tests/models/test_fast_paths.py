@@ -9,9 +9,7 @@ Models: glip-lite as configured, and GLIP-T (A) / (C) shrunk as in
 test_mixed_precision (2-layer 64-wide BERT with random weights, 16-channel
 Swin, 32-channel FPN / tower / head; the variant's fusion and DyHead).
 """
-import json
 import math
-import shutil
 
 import mmcv
 import pytest
@@ -33,20 +31,6 @@ VARIANTS = {
 }
 NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
          'fire hydrant', 'car', 'bicycle')
-
-
-@pytest.fixture(scope='module')
-def tiny_bert(tmp_path_factory):
-    from mmglip.models.language.local_dirs import (BERT_BASE_UNCASED,
-                                                   minilm_dir)
-    d = tmp_path_factory.mktemp('tiny_bert')
-    (d / 'config.json').write_text(json.dumps(dict(
-        BERT_BASE_UNCASED, hidden_size=64, num_hidden_layers=2,
-        num_attention_heads=4, intermediate_size=128)))
-    shutil.copyfile(minilm_dir() / 'vocab.txt', d / 'vocab.txt')
-    (d / 'tokenizer_config.json').write_text(json.dumps(
-        dict(do_lower_case=True, tokenizer_class='BertTokenizer')))
-    return str(d)
 
 
 def _build(variant, tiny_bert, seed=0, with_cp=False, **model_options):

@@ -12,9 +12,7 @@ so the alignment scale, centerness and box convs are sharpened to give
 detections a spread of scores (top-1 0.5 - 0.85, > 0.02 above the
 10th) and of boxes.
 """
-import json
 import math
-import shutil
 
 import mmcv
 import pytest
@@ -191,20 +189,6 @@ def test_deformable_dyhead_under_autocast_runs_in_fp32():
 
 
 # --------------------------------------- (b) every variant, fp16 and bf16
-@pytest.fixture(scope='module')
-def tiny_bert(tmp_path_factory):
-    from mmglip.models.language.local_dirs import (BERT_BASE_UNCASED,
-                                                   minilm_dir)
-    d = tmp_path_factory.mktemp('tiny_bert')
-    (d / 'config.json').write_text(json.dumps(dict(
-        BERT_BASE_UNCASED, hidden_size=64, num_hidden_layers=2,
-        num_attention_heads=4, intermediate_size=128)))
-    shutil.copyfile(minilm_dir() / 'vocab.txt', d / 'vocab.txt')
-    (d / 'tokenizer_config.json').write_text(json.dumps(
-        dict(do_lower_case=True, tokenizer_class='BertTokenizer')))
-    return str(d)
-
-
 def _build(variant, tiny_bert, seed=0):
     from mmglip.apis.inference import _quiet_init_weights
     cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
