@@ -3,6 +3,7 @@ shape; argument mistakes are one-line errors; with MMGLIP_REF_PYTHON a tiny
 side-by-side run of GLIP-T (A). No timing assertions."""
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,9 @@ def test_glip_lite_table_shape(tmp_path, capsys):
     (['--parts', 'd'], 'needs a GPU'),
     (['--images', '/no/such/folder'], 'no such folder'),
     (['--checkpoint', 'glip-t_x=a.pth'], 'VARIANT=FILE'),
+    (['--checkpoint', 'glip-t_a=' + str(
+        Path(__file__).resolve().parents[2] / 'README.md')],
+     'not a readable PyTorch checkpoint'),
     (['--variants', 'glip-t_a', '--images', IMAGES], '--ref-python'),
 ])
 def test_mistakes_are_one_line_errors(args, message, capsys, tmp_path):

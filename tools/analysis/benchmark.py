@@ -37,6 +37,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PARITY = osp.join(REPO, '.dev_scripts', 'parity')
 sys.path.insert(0, REPO)
 
+from mmglip.utils.checkpoints import read_checkpoint  # noqa: E402
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, positive_int, run_tool)
 
@@ -171,6 +172,8 @@ def prepare(args, variants) -> dict:
                             f'VARIANT one of {REFERENCE_VARIANTS}.')
         if not osp.isfile(path):
             raise FileNotFoundError(f'--checkpoint {item!r}: no such file.')
+        # a file that is no checkpoint is named now, not in two table cells
+        read_checkpoint(path, mmap=True)
         given[variant] = path
     needs = [v for v in variants if v in REFERENCE_VARIANTS]
     if not needs:
