@@ -1,3 +1,3 @@
-from .bert import BertLanguageBackbone
+from .bert import BertLanguageBackbone, load_tokenizer
 
-__all__ = ['BertLanguageBackbone']
+__all__ = ['BertLanguageBackbone', 'load_tokenizer']

@@ -53,6 +53,25 @@ def _load_hf(kind: str, name: str, **kwargs):
                       f'\n(transformers said: {err})') from err
 
 
+def load_tokenizer(name: str):
+    """The fast tokenizer of language model ``name`` (a local directory, a
+    ``package://`` name or a hub name), as :class:`BertLanguageBackbone`
+    loads it; datasets that must count tokens (grounding captions,
+    detection prompts) use this so that they and the model agree.
+
+    Raises:
+        OSError: ``name`` can be found nowhere (the message says what to do).
+        TypeError: its tokenizer is not a fast one (no character offsets).
+    """
+    tokenizer = _load_hf('AutoTokenizer', name)
+    if not getattr(tokenizer, 'is_fast', False):
+        raise TypeError(
+            f'The tokenizer of {name!r} is not a fast tokenizer; mmglip '
+            'needs character offsets: install `tokenizers` and make sure '
+            'the directory has vocab.txt or tokenizer.json.')
+    return tokenizer
+
+
 @MODELS.register_module()
 class BertLanguageBackbone(BaseModule):
     """BERT token features for a batch of captions.
@@ -110,12 +129,7 @@ class BertLanguageBackbone(BaseModule):
         self.pretrained = pretrained
         self.freeze = freeze
         self.num_layers = num_layers
-        self.tokenizer = _load_hf('AutoTokenizer', name)
-        if not getattr(self.tokenizer, 'is_fast', False):
-            raise TypeError(
-                f'The tokenizer of {name!r} is not a fast tokenizer; mmglip '
-                'needs character offsets: install `tokenizers` and make sure '
-                'the directory has vocab.txt or tokenizer.json.')
+        self.tokenizer = load_tokenizer(name)
         config = _load_hf('BertConfig', name)
         # eager attention: the same arithmetic on every transformers release
         config._attn_implementation = 'eager'
