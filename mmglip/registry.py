@@ -6,6 +6,7 @@ resolve mmglip's own modules first and fall back to mmdet / mmengine ones
 lets the registries import their modules on first use, so configs never need
 ``custom_imports``.
 """
+from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmdet.registry import METRICS as MMDET_METRICS
@@ -23,6 +24,10 @@ TASK_UTILS = Registry(
 # datasets
 DATASETS = Registry(
     'dataset', parent=MMDET_DATASETS, locations=['mmglip.datasets'])
+# data samplers (the mixture sampler of pretraining)
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMDET_DATA_SAMPLERS,
+    locations=['mmglip.datasets'])
 # data pipeline transforms
 TRANSFORMS = Registry(
     'transform', parent=MMDET_TRANSFORMS, locations=['mmglip.datasets'])

@@ -8,6 +8,9 @@ from .odinw import (ODinWConfigError, ODinWDataset, ODinWDataWarning,
                     odinw_config_path, odinw_split_files)
 from ..text import apply_class_overrides, normalize_caption_prompt
 from .lvis import LVISDataError, LVISV1Dataset
+from .od_to_grounding import (DetectionDataError, DetectionToGrounding,
+                               DroppedPositivesWarning)
+from .samplers import MixtureConfigError, MixtureSampler
 from .transforms import AddCaptionPrompt
 from .validation import (DataIssue, ODinWDataError, ValidationReport,
                          load_and_validate, validate_coco)
@@ -19,5 +22,7 @@ __all__ = [
     'load_and_validate', 'ValidationReport', 'DataIssue', 'ODinWDataError',
     'FewShotWarning', 'sample_fewshot', 'prepare_fewshot_split',
     'prepare_fewshot_splits', 'LVISV1Dataset', 'LVISDataError',
-    'Flickr30kDataset', 'Flickr30kDataError'
+    'Flickr30kDataset', 'Flickr30kDataError', 'MixtureSampler',
+    'MixtureConfigError', 'DetectionToGrounding', 'DetectionDataError',
+    'DroppedPositivesWarning'
 ]
