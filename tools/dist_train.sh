@@ -1,5 +1,15 @@
 #!/usr/bin/env bash
-# Multi-GPU training: tools/dist_train.sh CONFIG GPUS [train.py args]
+# Distributed training with torchrun, one process per GPU (per CPU process
+# on a machine without CUDA: gloo backend):
+#   tools/dist_train.sh CONFIG GPUS [train.py args]
+# Several machines: run it on each with NNODES, NODE_RANK (0..NNODES-1),
+# MASTER_ADDR (node 0's address) and PORT set the same everywhere but the
+# rank. A run cut short continues with the same command plus --resume.
+set -eo pipefail
+if [ $# -lt 2 ]; then
+    echo "usage: [NNODES=N NODE_RANK=R MASTER_ADDR=A PORT=P] $0 CONFIG GPUS [train.py args]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -120,6 +120,8 @@ def main(argv=None):
     cfg = build_cfg(args)
     import mmglip
     mmglip.register_all_modules()
+    from mmglip.utils.distributed import setup_cpu_distributed
+    setup_cpu_distributed(cfg, args.launcher)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     load_checked_weights(runner, weights)

@@ -108,6 +108,8 @@ def main(argv=None):
     cfg = build_cfg(args)
     import mmglip
     mmglip.register_all_modules()
+    from mmglip.utils.distributed import setup_cpu_distributed
+    setup_cpu_distributed(cfg, args.launcher)
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
