@@ -2,6 +2,8 @@
 validation and k-shot sampling. (The converters to the ODinW layout are
 offline tooling: tools/dataset_converters/odinw_formats.)"""
 from .flickr30k import Flickr30kDataError, Flickr30kDataset
+from .grounding import (GroundingDataError, GroundingDataset,
+                        GroundingDataWarning)
 from .kshot import (FewShotWarning, prepare_fewshot_split,
                     prepare_fewshot_splits, sample_fewshot)
 from .odinw import (ODinWConfigError, ODinWDataset, ODinWDataWarning,
@@ -24,5 +26,6 @@ __all__ = [
     'prepare_fewshot_splits', 'LVISV1Dataset', 'LVISDataError',
     'Flickr30kDataset', 'Flickr30kDataError', 'MixtureSampler',
     'MixtureConfigError', 'DetectionToGrounding', 'DetectionDataError',
-    'DroppedPositivesWarning'
+    'DroppedPositivesWarning', 'GroundingDataset', 'GroundingDataError',
+    'GroundingDataWarning'
 ]
