@@ -33,7 +33,8 @@ class DistProbeHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        self.losses.append({k: float(v) for k, v in outputs.items()})
+        self.losses.append({k: float(torch.as_tensor(v).detach())
+                            for k, v in outputs.items()})
         self.texts.extend(s.metainfo['text']
                           for s in data_batch['data_samples'])
 
@@ -48,5 +49,5 @@ class DistProbeHook(Hook):
                     for n, p in model.named_parameters() if n in self.start)
         with open(osp.join(runner.work_dir, f'losses_rank{rank}.json'),
                   'w') as f:
-            json.dump(dict(losses=self.losses, texts=self.texts, trainable=len(self.start),
-                           moved=moved), f)
+            json.dump(dict(losses=self.losses, texts=self.texts,
+                           trainable=len(self.start), moved=moved), f)

@@ -68,7 +68,8 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=1.0, norm_type=2),
     paramwise_cfg=dict(custom_keys={{'language_model': dict(lr_mult=0.1)}}))
 custom_hooks = [dict(type='DistProbeHook')]
-default_hooks = dict(checkpoint=dict(interval=100), logger=dict(interval=1))
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=100),
+                     logger=dict(interval=1))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 """
@@ -105,47 +106,60 @@ def _results(work_dir: Path, ranks):
 
 def test_two_processes_train_as_one_with_the_same_total_batch(
         tmp_path, aquarium_odinw):  # noqa: F811
+    """One process, 4 steps at batch 2; two processes, 3 steps at batch 1
+    each, stopped, then resumed (--resume) for the 4th."""
     aquarium, _ = aquarium_odinw
     cfg = _config(tmp_path, aquarium)
     one = tmp_path / 'one'
     _run([sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(one),
-          '--cfg-options', 'train_dataloader.batch_size=2'],
-         dict(OMP_NUM_THREADS='1'))
+          '--cfg-options', 'train_dataloader.batch_size=2',
+          'train_cfg.max_iters=4'], dict(OMP_NUM_THREADS='1'))
     two = tmp_path / 'two'
-    res = _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
-                str(two), '--cfg-options', 'train_dataloader.batch_size=1'],
-               dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+    dist = ['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+            str(two), '--cfg-options', 'train_dataloader.batch_size=1']
+    res = _run(dist, dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
     assert 'uses gloo' in res.stderr  # the CPU path, said once
-
-    (single,), (w_single,) = _results(one, [0])
     (rank0, rank1), (w0, w1) = _results(two, [0, 1])
-    # training moved every trainable weight, in both runs
-    for probe in (single, rank0, rank1):
+    res = _run(dist + ['train_cfg.max_iters=4', '--resume'],
+               dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+    assert f'continuing from {two / "iter_3.pth"}' in res.stdout
+    (resumed0, resumed1), (r0, r1) = _results(two, [0, 1])
+    (single,), (w_single,) = _results(one, [0])
+
+    # training moved every trainable weight, in every run
+    for probe in (single, rank0, rank1, resumed0, resumed1):
         assert probe['moved'] == probe['trainable'] > 0, probe['moved']
-    # the same samples: one process's batch 2 = rank 0's + rank 1's batch 1;
-    # both parts of the mixture in them: captions and Aquarium prompts
-    assert single['texts'] == [t for pair in zip(rank0['texts'],
-                                                 rank1['texts'])
+    # the same samples: one process's batch 2 = rank 0's + rank 1's batch 1
+    # (the resumed run goes on with the 4th step's samples); both parts of
+    # the mixture in them: captions and Aquarium prompts
+    texts0 = rank0['texts'] + resumed0['texts']
+    texts1 = rank1['texts'] + resumed1['texts']
+    assert single['texts'] == [t for pair in zip(texts0, texts1)
                                for t in pair]
     assert any('raccoon' in t for t in single['texts'])
     aquarium_names = {'fish', 'jellyfish', 'penguin', 'puffin', 'shark',
                       'starfish', 'stingray'}
     assert any(set(t.split('. ')) <= aquarium_names
                for t in single['texts'])
-    single, rank0, rank1 = (p['losses'] for p in (single, rank0, rank1))
-    assert len(single) == len(rank0) == len(rank1) == 3
-    # both processes hold exactly the same weights
-    assert w0.keys() == w1.keys() == w_single.keys()
+    # both processes hold exactly the same weights, before and after
+    # resuming
+    assert w0.keys() == w1.keys() == w_single.keys() == r0.keys()
     for key in w0:
         assert torch.equal(w0[key], w1[key]), key
+        assert torch.equal(r0[key], r1[key]), key
     # the loss of a step: one process at batch 2 == the mean over two
     # processes at batch 1 (the head averages its normalisers over
     # processes, DDP averages the gradients)
-    for step, (s, a, b) in enumerate(zip(single, rank0, rank1)):
+    losses0 = rank0['losses'] + resumed0['losses']
+    losses1 = rank1['losses'] + resumed1['losses']
+    assert len(single['losses']) == len(losses0) == len(losses1) == 4
+    for step, (s, a, b) in enumerate(zip(single['losses'], losses0,
+                                         losses1)):
         for name in ('loss', 'loss_cls', 'loss_bbox', 'loss_centerness'):
             assert (a[name] + b[name]) / 2 == pytest.approx(
                 s[name], rel=1e-4, abs=1e-6), (step, name, s, a, b)
-    # and after three optimiser steps the weights agree with one process's
+    # and after four optimiser steps (one after resuming: the optimiser's
+    # moments and the schedule came back) the weights agree
     for key, value in w_single.items():
-        torch.testing.assert_close(w0[key], value, rtol=1e-3, atol=1e-5,
+        torch.testing.assert_close(r0[key], value, rtol=1e-3, atol=1e-5,
                                    msg=key)
