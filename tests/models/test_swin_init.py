@@ -1,0 +1,45 @@
+"""The pretraining configs start Swin from ImageNet weights in the official
+Swin-Transformer layout (a local file): every Swin weight arrives, through
+mmdet's converter, in the backbone the config builds."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmglip.registry import MODELS
+from mmglip.zoo.swin_inverse import mmdet_swin_to_official
+from ..conftest import REPO
+
+CONFIGS = ['glip_swin-t_c_pretrain_o365-goldg.py',
+           'glip_swin-t_a_pretrain_o365.py']
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_swin_starts_from_an_official_imagenet_file(name, tmp_path):
+    cfg = Config.fromfile(str(REPO / 'configs/glip/pretrain' / name))
+    backbone_cfg = cfg.model.backbone
+    torch.manual_seed(0)
+    source = MODELS.build(dict(backbone_cfg, init_cfg=None))
+    for p in source.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    expected = source.state_dict()
+    # an ImageNet classification file: the official keys, its final norm
+    # and classifier head, none of the detection-only norm1..3
+    official = {k: v for k, v in mmdet_swin_to_official(expected).items()
+                if not k.startswith(('norm1.', 'norm2.', 'norm3.'))}
+    official.update({'norm.weight': torch.ones(768),
+                     'norm.bias': torch.zeros(768),
+                     'head.weight': torch.zeros(1000, 768),
+                     'head.bias': torch.zeros(1000)})
+    path = tmp_path / 'swin_tiny_patch4_window7_224.pth'
+    torch.save({'model': official}, path)
+
+    backbone_cfg.init_cfg.checkpoint = str(path)
+    backbone = MODELS.build(backbone_cfg)
+    backbone.init_weights()
+    got = backbone.state_dict()
+    loaded = [k for k in expected if not k.startswith(('norm1', 'norm2',
+                                                       'norm3'))]
+    assert len(loaded) > 100
+    for key in loaded:
+        torch.testing.assert_close(got[key], expected[key], rtol=0, atol=0,
+                                   msg=key)
