@@ -303,19 +303,54 @@ def load_from_zoo(filename: str, map_location: Any = None,
     return dict(state_dict=state_dict, meta=meta)
 
 
+HF_SCHEME = 'hf://'
+
+
+def load_from_hf(filename: str, map_location=None) -> Dict:
+    """``hf://OWNER/REPO[@REVISION]/PATH/IN/REPO`` -> the checkpoint, through
+    huggingface_hub (its cache, ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``), e.g.
+    Swin ImageNet weights for pretraining: ``model.backbone.init_cfg.
+    checkpoint='hf://OWNER/REPO/swin_tiny_patch4_window7_224.pth'``.
+
+    mmengine's own loaders take local files and plain URLs but no hub
+    names; this one makes a hub file one more source.
+
+    Raises:
+        ZooError: the name is malformed or the file cannot be had (one line
+            naming the URL and what to do).
+    """
+    from mmglip.utils.checkpoints import read_checkpoint
+    from .sources import ZooError, from_hub
+    parts = filename[len(HF_SCHEME):].split('/')
+    if len(parts) < 3 or not all(parts):
+        raise ZooError(
+            f'{filename}: a hub file is hf://OWNER/REPO[@REVISION]/PATH '
+            '(e.g. hf://GLIPModel/GLIP/glip_tiny_model_o365_goldg.pth).')
+    repo, _, revision = parts[1].partition('@')
+    path, _, _ = from_hub('/'.join(parts[2:]), f'{parts[0]}/{repo}',
+                          revision or 'main', offline=None, quiet=True)
+    # read on the CPU whatever map_location says: loading into the model
+    # copies each tensor to its parameter's device
+    return read_checkpoint(str(path))
+
+
 def register_checkpoint_scheme() -> None:
-    """Let mmengine's ``load_checkpoint`` (``load_from=`` in configs) take
-    ``mmglip://NAME``; called by ``mmglip.register_all_modules``."""
+    """Let mmengine's ``load_checkpoint`` (``load_from=`` and ``init_cfg``
+    checkpoints in configs) take ``mmglip://NAME`` (the model zoo) and
+    ``hf://OWNER/REPO/FILE`` (any hub file); called by
+    ``mmglip.register_all_modules``."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
     from mmglip.zoo.hub import SCHEME
     CheckpointLoader.register_scheme(prefixes=SCHEME, loader=load_from_zoo,
+                                     force=True)
+    CheckpointLoader.register_scheme(prefixes=HF_SCHEME, loader=load_from_hf,
                                      force=True)
 
 
 __all__ = [
     'CheckpointMismatchError', 'LoadReport', 'MissingWeightsError',
     'check_source', 'checkpoint_state_dict', 'convert_in_place',
-    'load_from_zoo', 'load_into_model', 'load_weights',
+    'load_from_zoo', 'load_from_hf', 'load_into_model', 'load_weights',
     'register_checkpoint_scheme', 'resolve_source', 'state_dict_from'
 ]

@@ -1,6 +1,7 @@
 """The pretraining configs start Swin from ImageNet weights in the official
-Swin-Transformer layout (a local file): every Swin weight arrives, through
-mmdet's converter, in the backbone the config builds."""
+Swin-Transformer layout (a local file, or a hub file named hf://...): every
+Swin weight arrives, through mmdet's converter, in the backbone the config
+builds."""
 import pytest
 import torch
 from mmengine.config import Config
@@ -8,6 +9,7 @@ from mmengine.config import Config
 from mmglip.registry import MODELS
 from mmglip.zoo.swin_inverse import mmdet_swin_to_official
 from ..conftest import REPO
+from ..zoo.conftest import hf, server  # noqa: F401
 
 CONFIGS = ['glip_swin-t_c_pretrain_o365-goldg.py',
            'glip_swin-t_a_pretrain_o365.py']
@@ -43,3 +45,40 @@ def test_swin_starts_from_an_official_imagenet_file(name, tmp_path):
     for key in loaded:
         torch.testing.assert_close(got[key], expected[key], rtol=0, atol=0,
                                    msg=key)
+
+
+def test_swin_starts_from_a_hub_file(hf, server):  # noqa: F811
+    """init_cfg.checkpoint='hf://OWNER/REPO/FILE': the file comes through
+    huggingface_hub (here a loopback hub) into the backbone."""
+    import io
+    cfg = Config.fromfile(str(REPO / 'configs/glip/pretrain' / CONFIGS[0]))
+    backbone_cfg = cfg.model.backbone
+    torch.manual_seed(1)
+    source = MODELS.build(dict(backbone_cfg, init_cfg=None))
+    expected = source.state_dict()
+    buf = io.BytesIO()
+    torch.save({'model': mmdet_swin_to_official(expected)}, buf)
+    server.add('microsoft/swin/swin_tiny_patch4_window7_224.pth',
+               buf.getvalue())
+    backbone_cfg.init_cfg.checkpoint = \
+        'hf://microsoft/swin/swin_tiny_patch4_window7_224.pth'
+    backbone = MODELS.build(backbone_cfg)
+    backbone.init_weights()
+    got = backbone.state_dict()
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=0, atol=0,
+                                   msg=key)
+
+
+@pytest.mark.parametrize('name, match', [
+    ('hf://microsoft/swin', r'hf://OWNER/REPO\[@REVISION\]/PATH'),
+    ('hf://microsoft/swin/missing.pth', r'missing.pth: not found \(404\)'),
+])
+def test_bad_hub_names_are_one_line_errors(hf, server, name,  # noqa: F811
+                                           match):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmglip.zoo.sources import ZooError
+    with pytest.raises(ZooError, match=match) as err:
+        CheckpointLoader.load_checkpoint(name, map_location='cpu')
+    assert '\n' not in str(err.value)

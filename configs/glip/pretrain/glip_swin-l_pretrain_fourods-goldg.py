@@ -7,7 +7,8 @@
 # CC3M / CC12M / SBU captions pseudo-labelled by a teacher; those labels
 # were never released, so they are not part of this mixture.
 #   tools/dist_train.sh $THIS_CONFIG 8 --auto-scale-lr   # per node
-# Swin-L weights: model.backbone.init_cfg.checkpoint (local file or URL).
+# Swin-L weights: model.backbone.init_cfg.checkpoint (a local file, a URL
+# or a hub file hf://OWNER/REPO/FILE).
 _base_ = [
     '../../_base_/models/glip_swin-l.py',
     '../../_base_/datasets/pretrain/pretrain_data.py',

@@ -3,7 +3,8 @@
 # glip_Swin_T_O365_GoldG.yaml: 30 epochs at batch 64 (e.g. 32 GPUs x 2),
 #   tools/dist_train.sh $THIS_CONFIG 8 --auto-scale-lr   # on one 8-GPU node
 # Swin-T ImageNet weights: model.backbone.init_cfg.checkpoint (a local file
-# or a URL; the official swin_tiny_patch4_window7_224.pth of microsoft/Swin-
+# a URL or a hub file hf://OWNER/REPO/FILE; the official
+# swin_tiny_patch4_window7_224.pth of microsoft/Swin-
 # Transformer's releases), e.g. --cfg-options
 # model.backbone.init_cfg.checkpoint=/data/swin_tiny_patch4_window7_224.pth
 _base_ = [
