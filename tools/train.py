@@ -21,7 +21,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_file, check_loop_cfgs,
-                              check_writable_dir, run_tool, warn,
+                              check_writable_dir, run_tool,
+                              sync_prompt_tokenizers, warn,
                               warn_unknown_cfg_keys)
 
 
@@ -64,6 +65,9 @@ def build_cfg(args):
         warn_unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     check_loop_cfgs(cfg)
+    if sync_prompt_tokenizers(cfg):
+        print('prompt tokens of the data are counted with '
+              f'{cfg.model.language_model.name!r} (model.language_model.name)')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -280,6 +280,45 @@ def check_loop_cfgs(cfg) -> None:
                     f'{", ".join(sorted(allowed))}.')
 
 
+#: data steps that count prompt tokens with the language model's tokenizer
+TOKENIZER_USERS = ('GroundingDataset', 'DetectionToGrounding')
+
+
+def sync_prompt_tokenizers(cfg) -> int:
+    """Make every data step that counts prompt tokens (``tokenizer`` of
+    :data:`TOKENIZER_USERS` in the dataloaders' datasets and pipelines) use
+    ``model.language_model.name``; returns how many were changed.
+
+    Token counts decide which boxes and negatives fit the model's 256
+    tokens, so they must be the model's; a config names the tokenizer in
+    its data part too (an mmengine base cannot read a sibling base's
+    variable), and ``--cfg-options model.language_model.name=DIR`` would
+    otherwise leave the data on the old name.
+    """
+    name = (cfg.get('model') or {}).get('language_model', {}).get('name')
+    if not name:
+        return 0
+    changed = 0
+
+    def visit(node):
+        nonlocal changed
+        if isinstance(node, dict):
+            typ = str(node.get('type', '')).split('.')[-1]
+            if typ in TOKENIZER_USERS and 'tokenizer' in node and \
+                    node['tokenizer'] != name:
+                node['tokenizer'] = name
+                changed += 1
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        visit(cfg.get(key))
+    return changed
+
+
 def warn(message: str) -> None:
     """A one-line warning on stderr (not Python's warnings filter, which
     hides repeats)."""
@@ -290,5 +329,6 @@ __all__ = [
     'UserError', 'run_tool', 'add_debug_flag', 'HelpFormatter',
     'positive_int', 'non_negative_float', 'check_file', 'check_writable_dir',
     'check_device', 'closest', 'did_you_mean', 'unknown_cfg_keys',
-    'warn_unknown_cfg_keys', 'check_loop_cfgs', 'warn'
+    'warn_unknown_cfg_keys', 'check_loop_cfgs', 'warn',
+    'sync_prompt_tokenizers'
 ]

@@ -46,6 +46,9 @@ def test_missing_model_offline_says_what_to_do(monkeypatch, tmp_path):
     msg = str(err.value)
     assert "'bert-base-uncased'" in msg and 'HF_HUB_OFFLINE=1' in msg
     assert 'model.language_model.name=/path/to/bert-base-uncased' in msg
+    # a user error: the tools print it as one line, no traceback
+    from mmglip.utils.cli import UserError
+    assert isinstance(err.value, UserError) and '\n' not in msg
 
 
 def test_local_directory_is_used(bert_dir):

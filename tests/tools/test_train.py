@@ -115,3 +115,21 @@ def test_config_typos_are_named_before_training(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 2 and err.startswith(
         f'error: {cut}: not a readable PyTorch checkpoint')
+
+
+def test_data_tokenizers_follow_the_model_language_model(tmp_path, capsys):
+    """The pretraining data count prompt tokens with the model's tokenizer,
+    also when --cfg-options points the model at another copy."""
+    tool = _train_tool()
+    config = 'configs/glip/pretrain/glip_swin-t_c_pretrain_o365-goldg.py'
+    cfg = tool.build_cfg(tool.parse_args(
+        [config, '--work-dir', str(tmp_path), '--cfg-options',
+         'model.language_model.name=/data/bert-base-uncased']))
+    assert "counted with '/data/bert-base-uncased'" in capsys.readouterr().out
+    users = []
+    for part in cfg.train_dataloader.dataset.datasets:
+        if part.type == 'GroundingDataset':
+            users.append(part.tokenizer)
+        users += [step['tokenizer'] for step in part.pipeline
+                  if step['type'] == 'DetectionToGrounding']
+    assert users == ['/data/bert-base-uncased'] * 3

@@ -7,6 +7,7 @@ import torch
 from mmengine.model import BaseModule
 
 from mmglip.registry import MODELS
+from mmglip.utils.cli import UserError
 
 OFFLINE_HINT = (
     'Point the model at a local copy: a directory holding config.json and '
@@ -34,6 +35,11 @@ def resolve_name(name: str) -> str:
     return os.path.join(os.path.dirname(module.__file__), sub)
 
 
+class LanguageModelNotFound(UserError, OSError):
+    """A language model that is neither a local directory nor in the Hugging
+    Face cache; the message says how to point mmglip at a copy."""
+
+
 def _load_hf(kind: str, name: str, **kwargs):
     """``transformers`` ``from_pretrained`` with an error that says what to
     do when the model is neither a local directory nor in the HF cache."""
@@ -48,9 +54,12 @@ def _load_hf(kind: str, name: str, **kwargs):
         where = 'is not a local directory and was not found in the Hugging ' \
             'Face cache' + (' (HF_HUB_OFFLINE=1: no download was tried)'
                             if offline else ' and could not be downloaded')
-        raise OSError(f'Language model {name!r} {where}. ' +
-                      OFFLINE_HINT.format(name=name) +
-                      f'\n(transformers said: {err})') from err
+        said = str(err).strip().splitlines()[0] if str(err).strip() \
+            else type(err).__name__
+        raise LanguageModelNotFound(
+            f'Language model {name!r} {where}. ' +
+            OFFLINE_HINT.format(name=name) +
+            f' (transformers said: {said})') from err
 
 
 def load_tokenizer(name: str):

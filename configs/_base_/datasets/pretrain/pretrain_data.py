@@ -11,8 +11,8 @@
 # `grounding_part` to each of them.
 _base_ = '../coco_detection.py'
 
-# the tokenizer that counts prompt tokens: keep it the model's
-# (model.language_model.name)
+# the tokenizer that counts prompt tokens; tools/train.py sets it to the
+# model's (model.language_model.name)
 prompt_tokenizer = 'bert-base-uncased'
 max_tokens = 256
 
