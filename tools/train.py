@@ -20,8 +20,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_file, check_loop_cfgs,
-                              check_writable_dir, run_tool,
+                              add_debug_flag, check_eval_parts, check_file,
+                              check_loop_cfgs, check_writable_dir, run_tool,
                               sync_prompt_tokenizers, warn,
                               warn_unknown_cfg_keys)
 
@@ -65,6 +65,9 @@ def build_cfg(args):
         warn_unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     check_loop_cfgs(cfg)
+    for key in check_eval_parts(cfg):
+        print(f'{key}: no {key[:-4]} data in the config, so no '
+              f'{key[:-4]} loop')
     if sync_prompt_tokenizers(cfg):
         print('prompt tokens of the data are counted with '
               f'{cfg.model.language_model.name!r} (model.language_model.name)')

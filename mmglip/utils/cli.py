@@ -280,6 +280,31 @@ def check_loop_cfgs(cfg) -> None:
                     f'{", ".join(sorted(allowed))}.')
 
 
+def check_eval_parts(cfg) -> List[str]:
+    """``val_*`` / ``test_*``: mmengine needs the loop, the dataloader and
+    the evaluator all given or all None, and says so with a traceback. A
+    config without a ``val_dataloader`` (``val_dataloader = None``: no
+    validation data) keeps the loop it inherited from default_runtime.py;
+    that loop is switched off here (returned, for a note). A dataloader
+    without an evaluator (or the reverse) is a UserError naming the keys."""
+    off = []
+    for part in ('val', 'test'):
+        loop, loader, evaluator = (cfg.get(f'{part}_{k}') for k in
+                                   ('cfg', 'dataloader', 'evaluator'))
+        if not loader and not evaluator:
+            if loop:
+                cfg[f'{part}_cfg'] = None
+                off.append(f'{part}_cfg')
+            continue
+        if not loader or not evaluator:
+            given, missing = (('dataloader', 'evaluator') if loader else
+                              ('evaluator', 'dataloader'))
+            raise UserError(
+                f'{part}_{given} is set but {part}_{missing} is not: give '
+                f'both (and {part}_cfg), or set {part}_{given} = None.')
+    return off
+
+
 #: data steps that count prompt tokens with the language model's tokenizer
 TOKENIZER_USERS = ('GroundingDataset', 'DetectionToGrounding')
 
@@ -330,5 +355,5 @@ __all__ = [
     'positive_int', 'non_negative_float', 'check_file', 'check_writable_dir',
     'check_device', 'closest', 'did_you_mean', 'unknown_cfg_keys',
     'warn_unknown_cfg_keys', 'check_loop_cfgs', 'warn',
-    'sync_prompt_tokenizers'
+    'sync_prompt_tokenizers', 'check_eval_parts'
 ]
