@@ -40,6 +40,21 @@ def test_glip_lite_table_shape(tmp_path, capsys):
     assert float(ours) > 0 and ref == 'n/a' and ratio == '-'
 
 
+def test_part_c_with_checkpointing_on_only(tmp_path, capsys):
+    """--checkpointing on: only the checkpointed training step (time and
+    peak memory), for full-size steps that fit memory."""
+    assert load_tool(TOOL).main([
+        '--variants', 'glip-lite', '--parts', 'c', '--checkpointing', 'on',
+        '--images', IMAGES, '--num-images', '1', '--size', '128', '160',
+        '--warmup', '0', '--reps', '1', '--threads', '1',
+        '--work-dir', str(tmp_path)]) == 0
+    rows = [[c.strip() for c in r] for r in _rows(capsys.readouterr().out)]
+    assert [r[2] for r in rows] == [
+        'train batch 2, checkpointing on, s / step',
+        'train batch 2, checkpointing on, peak MB']
+    assert all(float(r[3]) > 0 for r in rows)
+
+
 @pytest.mark.parametrize('args,message', [
     (['--parts', 'd'], 'needs a GPU'),
     (['--images', '/no/such/folder'], 'no such folder'),
