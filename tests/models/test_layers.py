@@ -90,3 +90,51 @@ def test_fusion_neck_gradient_checkpointing_same_result():
                      neck.blocks[0].cross_attn.gamma_v.grad.clone()))
     for a, b in zip(*outs):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_per_head_checkpointed_attention_same_loss_and_gradients():
+    """attn_cfg.checkpoint_heads: each (image, head)'s attention maps are
+    recomputed in backward instead of kept; with padding in the prompt (two
+    images, different lengths) and with the block checkpointing around it,
+    the outputs and every gradient are those of the plain attention (to
+    float32 summation order)."""
+    from mmglip.models.necks import VLFusionNeck
+    torch.manual_seed(0)
+    kw = dict(num_blocks=2, channels=32, lang_dim=48,
+              text_layer_cfg=dict(num_heads=4, intermediate=96, dropout=0.0),
+              dyhead_cfg=dict(use_dcn=False))
+    attn = dict(embed_dim=64, num_heads=4, dropout=0.0)
+    plain = VLFusionNeck(attn_cfg=attn, **kw).train()
+    feats = [torch.randn(2, 32, h, w) for h, w in ((8, 8), (4, 4), (2, 2))]
+    masks = torch.ones(2, 6)
+    masks[1, 4:] = 0  # the second prompt is shorter: padding
+    lang = dict(hidden=torch.randn(2, 6, 48), masks=masks)
+    results = []
+    for use_checkpoint in (False, True):
+        neck = VLFusionNeck(attn_cfg=dict(attn, checkpoint_heads=True),
+                            use_checkpoint=use_checkpoint, **kw).train()
+        neck.load_state_dict(plain.state_dict())
+        assert neck.blocks[0].cross_attn.attn.checkpoint_heads
+        results.append(neck)
+    outs = []
+    for neck in [plain] + results:
+        fused, tokens = neck(feats, lang)
+        (sum((f * f).sum() for f in fused) + (tokens * tokens).sum() *
+         masks[..., None]).sum().backward()
+        grads = torch.cat([p.grad.flatten() for p in neck.parameters()])
+        outs.append((fused[0].detach(), tokens.detach(), grads))
+    for other in outs[1:]:
+        torch.testing.assert_close(other[0], outs[0][0], rtol=1e-5,
+                                   atol=1e-6)
+        torch.testing.assert_close(other[1], outs[0][1], rtol=1e-5,
+                                   atol=1e-6)
+        # all gradients as one vector (parameters whose true gradient is 0,
+        # biases before GroupNorm, carry float noise either way)
+        assert (other[2] - outs[0][2]).norm() <= 1e-5 * outs[0][2].norm()
+    # in eval mode (and without gradients) the plain path runs
+    plain.eval()
+    with torch.no_grad():
+        ref = plain(feats, lang)[1]
+        results[0].eval()
+        torch.testing.assert_close(results[0](feats, lang)[1], ref,
+                                   rtol=0, atol=0)

@@ -12,8 +12,10 @@ Parts (``--parts``):
   a  single-image latency (pipeline + model), the 80 COCO names;
   b  per-image time with LVIS's 1,203 names, ``--chunk-size`` per prompt;
   c  training step (loss, backward, SGD step) at ``--train-batch`` images,
-     checkpointing off / on: time and peak memory (max RSS of the process;
-     CUDA peak allocated on a GPU);
+     checkpointing off / on (mmglip: Swin ``with_cp``, fusion blocks
+     ``use_checkpoint`` and X-MHA ``attn_cfg.checkpoint_heads``; the
+     reference: its Swin and fusion checkpointing): time and peak memory
+     (max RSS of the process; CUDA peak allocated on a GPU);
   d  on a GPU: fp16 / bf16 autocast latency and images per second at
      batch 1 and 8.
 
@@ -109,6 +111,8 @@ def _mmglip_model(spec, training):
         if cfg.model.backbone.type.endswith('SwinTransformer'):
             cfg.model.backbone.with_cp = True
         cfg.model.fusion_neck.use_checkpoint = True
+        attn_cfg = dict(cfg.model.fusion_neck.get('attn_cfg') or {})
+        cfg.model.fusion_neck.attn_cfg = dict(attn_cfg, checkpoint_heads=True)
     if spec.get('chunk_size'):
         cfg.model.chunk_size = spec['chunk_size']
     model = init_model(cfg, spec.get('checkpoint'), device=spec['device'],

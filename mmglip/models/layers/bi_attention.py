@@ -53,10 +53,16 @@ class BiMultiHeadAttention(nn.Module):
         embed_dim: attention width (2048).
         num_heads: heads (8).
         dropout: attention-probability dropout in training.
+        checkpoint_heads: in training, compute each (image, head)'s
+            attention maps as a checkpointed piece: its [N, L] logits and
+            probabilities (a few hundred MB per map over 22k positions) are
+            recomputed in backward instead of kept, one head at a time. Same
+            loss and gradients (per-head arithmetic), less memory, more time.
     """
 
     def __init__(self, v_dim: int, l_dim: int, embed_dim: int,
-                 num_heads: int, dropout: float = 0.1):
+                 num_heads: int, dropout: float = 0.1,
+                 checkpoint_heads: bool = False):
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f'embed_dim {embed_dim} is not divisible by '
@@ -66,6 +72,7 @@ class BiMultiHeadAttention(nn.Module):
         self.head_dim = embed_dim // num_heads
         self.scale = self.head_dim**-0.5
         self.dropout = dropout
+        self.checkpoint_heads = checkpoint_heads
         self.v_proj = nn.Linear(v_dim, embed_dim)
         self.l_proj = nn.Linear(l_dim, embed_dim)
         self.values_v_proj = nn.Linear(v_dim, embed_dim)
@@ -100,12 +107,39 @@ class BiMultiHeadAttention(nn.Module):
         Returns:
             ([B, N, v_dim], [B, L, l_dim]) updates for both sides.
         """
-        bsz, num_vis, _ = vis.shape
+        bsz = vis.shape[0]
         query = self._heads(self.v_proj(vis) * self.scale)
         key = self._heads(self.l_proj(lang))
         value_v = self._heads(self.values_v_proj(vis))
         value_l = self._heads(self.values_l_proj(lang))
-        # [B*h, N, L]
+        if self.checkpoint_heads and self.training and \
+                torch.is_grad_enabled():
+            from torch.utils.checkpoint import checkpoint
+            # rows are (image, head) pairs, image-major
+            h = self.num_heads
+            pieces = [
+                checkpoint(self._attend, query[i:i + 1], key[i:i + 1],
+                           value_v[i:i + 1], value_l[i:i + 1],
+                           lang_mask[i // h:i // h + 1], use_reentrant=False)
+                for i in range(query.shape[0])
+            ]
+            out_v = torch.cat([p[0] for p in pieces])
+            out_l = torch.cat([p[1] for p in pieces])
+        else:
+            out_v, out_l = self._attend(query, key, value_v, value_l,
+                                        lang_mask)
+        out_v = self._merge(out_v, bsz)
+        out_l = self._merge(out_l, bsz)
+        return self.out_v_proj(out_v), self.out_l_proj(out_l)
+
+    def _attend(self, query: Tensor, key: Tensor, value_v: Tensor,
+                value_l: Tensor, lang_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """The attention of R rows of (image, head) pairs, image-major:
+        query / value_v [R, N, d], key / value_l [R, L, d], lang_mask
+        [R / heads_per_image, L] (all heads of B images, or one head of one
+        image: [1, L]) -> vision updates [R, N, d], text updates [R, L, d].
+        """
+        # [R, N, L]
         logits = torch.bmm(query, key.transpose(1, 2)).clamp(
             min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
 
@@ -116,17 +150,15 @@ class BiMultiHeadAttention(nn.Module):
         probs_l = logits_l.softmax(dim=-1)
 
         # vision -> text: padding tokens are masked out
-        num_tok = lang.shape[1]
-        logits_v = mask_padding_tokens(
-            logits.view(bsz, self.num_heads, num_vis, num_tok),
-            lang_mask).view(bsz * self.num_heads, num_vis, num_tok)
-        probs_v = logits_v.softmax(dim=-1)
+        rows, num_vis, num_tok = logits.shape
+        per_image = rows // lang_mask.shape[0]
+        probs_v = mask_padding_tokens(
+            logits.view(-1, per_image, num_vis, num_tok), lang_mask).view(
+                rows, num_vis, num_tok).softmax(dim=-1)
 
         probs_v = F.dropout(probs_v, p=self.dropout, training=self.training)
         probs_l = F.dropout(probs_l, p=self.dropout, training=self.training)
-        out_v = self._merge(torch.bmm(probs_v, value_l), bsz)
-        out_l = self._merge(torch.bmm(probs_l, value_v), bsz)
-        return self.out_v_proj(out_v), self.out_l_proj(out_l)
+        return torch.bmm(probs_v, value_l), torch.bmm(probs_l, value_v)
 
 
 class BiAttentionBlock(nn.Module):
@@ -136,8 +168,8 @@ class BiAttentionBlock(nn.Module):
     official model.
 
     Args:
-        v_dim, l_dim, embed_dim, num_heads, dropout: see
-            :class:`BiMultiHeadAttention`.
+        v_dim, l_dim, embed_dim, num_heads, dropout, checkpoint_heads:
+            see :class:`BiMultiHeadAttention`.
         drop_path: stochastic depth on the updates.
         init_values: initial layer-scale gamma (1 / number of blocks).
     """
@@ -145,12 +177,13 @@ class BiAttentionBlock(nn.Module):
     def __init__(self, v_dim: int = 256, l_dim: int = 768,
                  embed_dim: int = 2048, num_heads: int = 8,
                  dropout: float = 0.1, drop_path: float = 0.0,
-                 init_values: float = 1.0 / 6):
+                 init_values: float = 1.0 / 6,
+                 checkpoint_heads: bool = False):
         super().__init__()
         self.layer_norm_v = nn.LayerNorm(v_dim)
         self.layer_norm_l = nn.LayerNorm(l_dim)
         self.attn = BiMultiHeadAttention(v_dim, l_dim, embed_dim, num_heads,
-                                         dropout)
+                                         dropout, checkpoint_heads)
         self.drop_path = DropPath(drop_path) if drop_path > 0 \
             else nn.Identity()
         self.gamma_v = nn.Parameter(init_values * torch.ones(v_dim))
