@@ -63,7 +63,9 @@ model = dict(
         channels=256,
         early_fuse=True,
         # gradient checkpointing of each fusion block in training (memory
-        # for time, same loss and gradients), as with_cp of the backbone
+        # for time, same loss and gradients), as with_cp of the backbone;
+        # attn_cfg=dict(checkpoint_heads=True) also recomputes the X-MHA
+        # attention maps one (image, head) at a time in backward
         use_checkpoint=False),
     bbox_head=dict(
         type='VLATSSHead',

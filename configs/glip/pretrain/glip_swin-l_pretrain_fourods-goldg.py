@@ -25,7 +25,8 @@ model = dict(
             type='Pretrained',
             checkpoint='data/pretrained/'
             'swin_large_patch4_window12_384_22k.pth')),
-    fusion_neck=dict(use_checkpoint=True))
+    fusion_neck=dict(use_checkpoint=True,
+                     attn_cfg=dict(checkpoint_heads=True)))
 
 train_dataloader = dict(
     sampler=dict(weights=[2.0, 1.0, 3.0, 2.0, 4.0, 8.0]),

@@ -22,8 +22,10 @@ model = dict(
             type='Pretrained',
             checkpoint='data/pretrained/swin_tiny_patch4_window7_224.pth')),
     # activation memory: gradient checkpointing of the fusion tower, as
-    # the official USE_CHECKPOINT (same loss and gradients)
-    fusion_neck=dict(use_checkpoint=True))
+    # the official USE_CHECKPOINT, and of the X-MHA maps head by head
+    # (same loss and gradients)
+    fusion_neck=dict(use_checkpoint=True,
+                     attn_cfg=dict(checkpoint_heads=True)))
 
 # the mixture: each part once per epoch
 train_dataloader = dict(
