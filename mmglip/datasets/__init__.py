@@ -11,7 +11,7 @@ from .odinw import (ODinWConfigError, ODinWDataset, ODinWDataWarning,
 from ..text import apply_class_overrides, normalize_caption_prompt
 from .lvis import LVISDataError, LVISV1Dataset
 from .od_to_grounding import (DetectionDataError, DetectionToGrounding,
-                               DroppedPositivesWarning)
+                              DroppedPositivesWarning)
 from .samplers import MixtureConfigError, MixtureSampler
 from .transforms import AddCaptionPrompt
 from .validation import (DataIssue, ODinWDataError, ValidationReport,

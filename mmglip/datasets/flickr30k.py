@@ -16,16 +16,14 @@ to evaluate are left out. The file is checked when it
 is loaded: errors are :class:`Flickr30kDataError`, one line naming the
 file, the entry and the value.
 """
-import json
-import math
 import os.path as osp
 from typing import Dict, List
 
 from mmdet.datasets import Flickr30kDataset as MMDetFlickr30kDataset
-from mmengine.fileio import get_local_path
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
+from .annotation_file import check_spans, finite_box, load_annotation_json
 
 FLICKR30K_SOURCES = (
     'annotations: MDETR\'s final_flickr_separateGT_{val,test}.json from '
@@ -36,19 +34,6 @@ FLICKR30K_SOURCES = (
 
 class Flickr30kDataError(UserError):
     """A Flickr30k annotation file or image folder that cannot be used."""
-
-
-def _spans_ok(spans) -> bool:
-    return isinstance(spans, (list, tuple)) and len(spans) > 0 and all(
-        isinstance(s, (list, tuple)) and len(s) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in s)
-        for s in spans)
-
-
-def _finite_box(bbox) -> bool:
-    return (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool)
-        and math.isfinite(v) for v in bbox))
 
 
 def read_flickr30k(ann_file: str, backend_args=None) -> List[dict]:
@@ -65,18 +50,8 @@ def read_flickr30k(ann_file: str, backend_args=None) -> List[dict]:
             outside its caption, an annotation names an unknown image, a
             phrase has no box; one line naming the file and the entry.
     """
-    if not backend_args and '://' not in str(ann_file) and \
-            not osp.isfile(ann_file):
-        raise Flickr30kDataError(
-            f'Flickr30k annotation file {ann_file} does not exist; '
-            f'{FLICKR30K_SOURCES}.')
-    with get_local_path(ann_file, backend_args=backend_args) as local_path:
-        try:
-            with open(local_path, encoding='utf-8') as f:
-                data = json.load(f)
-        except ValueError as exc:
-            raise Flickr30kDataError(
-                f'{ann_file} cannot be read as json: {exc}') from exc
+    data = load_annotation_json(ann_file, backend_args, Flickr30kDataError,
+                                'Flickr30k', FLICKR30K_SOURCES)
     if not isinstance(data, dict) or not all(
             isinstance(data.get(k), list) for k in ('images', 'annotations')):
         raise Flickr30kDataError(
@@ -100,8 +75,8 @@ def read_flickr30k(ann_file: str, backend_args=None) -> List[dict]:
                 f'{where}: caption must be a string and tokens_positive_eval'
                 ' a list of span lists.')
         for i, spans in enumerate(phrases):
-            _check_spans(spans, caption, f'{where}: tokens_positive_eval '
-                         f'phrase #{i}')
+            check_spans(spans, caption, f'{where}: tokens_positive_eval '
+                        f'phrase #{i}', Flickr30kDataError)
         w, h = img.get('width'), img.get('height')
         entries[iid] = dict(
             img_id=iid, file_name=img['file_name'], width=w, height=h,
@@ -116,12 +91,13 @@ def read_flickr30k(ann_file: str, backend_args=None) -> List[dict]:
         if entry is None:
             raise Flickr30kDataError(
                 f'{where}: image id {iid} is not in "images".')
-        if not _finite_box(ann.get('bbox')):
+        if not finite_box(ann.get('bbox')):
             raise Flickr30kDataError(
                 f'{where}: bbox {ann.get("bbox")!r} is not four finite '
                 'numbers [x, y, width, height].')
         spans = ann.get('tokens_positive')
-        _check_spans(spans, entry['caption'], f'{where}: tokens_positive')
+        check_spans(spans, entry['caption'], f'{where}: tokens_positive',
+                    Flickr30kDataError)
         own = {tuple(s) for s in spans}
         x, y, w, h = ann['bbox']
         for i, phrase in enumerate(entry['phrases']):
@@ -137,18 +113,6 @@ def read_flickr30k(ann_file: str, backend_args=None) -> List[dict]:
                     'has no box: no annotation of the image has this span '
                     'in its tokens_positive.')
     return list(entries.values())
-
-
-def _check_spans(spans, caption: str, where: str) -> None:
-    if not _spans_ok(spans):
-        raise Flickr30kDataError(
-            f'{where}: {spans!r} is not a non-empty list of [start, end] '
-            'character spans.')
-    for beg, end in spans:
-        if not 0 <= beg < end <= len(caption):
-            raise Flickr30kDataError(
-                f'{where}: span [{beg}, {end}] lies outside its caption '
-                f'(length {len(caption)}): {caption!r}')
 
 
 @DATASETS.register_module()

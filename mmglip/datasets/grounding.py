@@ -36,19 +36,17 @@ image left without a box is dropped. Everything else that is wrong is a
 :class:`GroundingDataError`, one line naming the file, the entry and the
 value; an image entry with no box is one too (remove the entry).
 """
-import json
 import os.path as osp
 import warnings
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 from mmdet.datasets import BaseDetDataset
-from mmengine.fileio import get_local_path
 from mmengine.utils import is_abs
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
-from .flickr30k import Flickr30kDataError, _check_spans, _finite_box
+from .annotation_file import check_spans, finite_box, load_annotation_json
 
 MDETR_SOURCES = (
     'MDETR annotations come from https://zenodo.org/record/4729015/files/'
@@ -64,11 +62,8 @@ class GroundingDataWarning(UserWarning):
 
 
 def _spans(spans, caption: str, where: str) -> List[List[int]]:
-    try:
-        _check_spans(spans, caption, where)
-    except Flickr30kDataError as exc:
-        raise GroundingDataError(
-            f'{exc}; fix or remove the annotation.') from None
+    check_spans(spans, caption, where, GroundingDataError,
+                hint='; fix or remove the annotation')
     if all(not caption[b:e].strip() for b, e in spans):
         raise GroundingDataError(
             f'{where}: spans {spans} cover only whitespace of the caption: '
@@ -93,19 +88,8 @@ def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
             an unknown image or has a bad bbox, an image entry has no box or
             none with a phrase.
     """
-    if not backend_args and '://' not in str(ann_file) and \
-            not osp.isfile(ann_file):
-        raise GroundingDataError(
-            f'grounding annotation file {ann_file} does not exist; '
-            f'{MDETR_SOURCES}.')
-    with get_local_path(ann_file, backend_args=backend_args) as local_path:
-        try:
-            with open(local_path, encoding='utf-8') as f:
-                data = json.load(f)
-        except ValueError as exc:
-            raise GroundingDataError(
-                f'{ann_file} cannot be read as json ({exc}); '
-                f'{MDETR_SOURCES}.') from exc
+    data = load_annotation_json(ann_file, backend_args, GroundingDataError,
+                                'grounding', MDETR_SOURCES)
     if not isinstance(data, dict) or not all(
             isinstance(data.get(k), list) for k in ('images', 'annotations')):
         raise GroundingDataError(
@@ -161,7 +145,7 @@ def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
                 f'{where}: image id {iid!r} is not in "images"; fix or '
                 'remove the annotation.')
         bbox = ann.get('bbox')
-        if not _finite_box(bbox) or bbox[2] < 0 or bbox[3] < 0:
+        if not finite_box(bbox) or bbox[2] < 0 or bbox[3] < 0:
             raise GroundingDataError(
                 f'{where}: bbox {bbox!r} is not [x, y, width, height] '
                 '(four finite numbers, width and height >= 0); fix or '

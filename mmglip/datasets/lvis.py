@@ -14,16 +14,14 @@ category ids by name. What the evaluation needs that plain COCO files lack
 ``not_exhaustive_category_ids``) is checked here, so a broken file fails at
 load time with one line naming it rather than after hours of inference.
 """
-import json
-import math
 import os.path as osp
 from typing import Dict, List, Optional
 
 from mmdet.datasets import LVISV1Dataset as MMDetLVISV1Dataset
-from mmengine.fileio import get_local_path
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
+from .annotation_file import finite_box, is_remote, load_annotation_json
 
 #: where the annotation files come from (named by every layout error)
 LVIS_SOURCES = (
@@ -43,10 +41,6 @@ class LVISDataError(UserError):
     message (one line) names the file, the entry and the value."""
 
 
-def _is_remote(path: str) -> bool:
-    return '://' in str(path)
-
-
 def image_file_name(img: dict) -> Optional[str]:
     """``<split folder>/<file>`` from ``coco_url``, else ``file_name``."""
     url = img.get('coco_url')
@@ -55,12 +49,6 @@ def image_file_name(img: dict) -> Optional[str]:
         return '/'.join(parts[-2:]) if len(parts) >= 2 else parts[-1]
     name = img.get('file_name')
     return name if isinstance(name, str) and name else None
-
-
-def _finite_box(bbox) -> bool:
-    return (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool)
-        and math.isfinite(v) for v in bbox))
 
 
 def _fail(problems: List[str]) -> None:
@@ -106,7 +94,7 @@ def check_lvis(data, ann_file: str) -> None:
         if image_file_name(img) is None:
             problems.append(f'{where} has neither coco_url nor file_name.')
         w, h = img.get('width'), img.get('height')
-        if not (_finite_box([w, h, 1, 1]) and w > 0 and h > 0):
+        if not (finite_box([w, h, 1, 1]) and w > 0 and h > 0):
             problems.append(f'{where} has width={w!r}, height={h!r}.')
         for key in ('neg_category_ids', 'not_exhaustive_category_ids'):
             ids = img.get(key)
@@ -129,7 +117,7 @@ def check_lvis(data, ann_file: str) -> None:
             problems.append(
                 f'{where}: category_id {ann.get("category_id")!r} is not in '
                 f'"categories" ({len(cats)} categories).')
-        if not _finite_box(ann.get('bbox')):
+        if not finite_box(ann.get('bbox')):
             problems.append(f'{where}: bbox {ann.get("bbox")!r} is not four '
                             'finite numbers [x, y, width, height].')
     _fail(problems)
@@ -179,22 +167,12 @@ class LVISV1Dataset(MMDetLVISV1Dataset):
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        remote = bool(self.backend_args) or _is_remote(self.ann_file)
-        if not remote and not osp.isfile(self.ann_file):
-            raise LVISDataError(
-                f'LVIS annotation file {self.ann_file} does not exist; '
-                f'{LVIS_SOURCES}.')
-        with get_local_path(self.ann_file,
-                            backend_args=self.backend_args) as local_path:
-            try:
-                with open(local_path, encoding='utf-8') as f:
-                    data = json.load(f)
-            except ValueError as exc:
-                raise LVISDataError(f'{self.ann_file} cannot be read as '
-                                    f'json: {exc}') from exc
+        remote = bool(self.backend_args) or is_remote(self.ann_file)
+        data = load_annotation_json(self.ann_file, self.backend_args,
+                                    LVISDataError, 'LVIS', LVIS_SOURCES)
         check_lvis(data, self.ann_file)
         img_root = self.data_prefix.get('img', '')
-        if self.check_images and not remote and not _is_remote(img_root):
+        if self.check_images and not remote and not is_remote(img_root):
             check_images_on_disk(data, self.ann_file, img_root)
 
         name2id = {c['name']: c['id'] for c in data['categories']}
