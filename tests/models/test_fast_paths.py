@@ -5,24 +5,21 @@ padding beyond the longest caption, the head's predict without per-level
 host syncs, inference mode; and gradient checkpointing (Swin + fusion
 tower) gives the loss and gradients of a plain training step.
 
-Models: glip-lite as configured, and GLIP-T (A) / (C) shrunk as in
-test_mixed_precision (2-layer 64-wide BERT with random weights, 16-channel
+Models: glip-lite as configured, and GLIP-T (A) / (C) shrunk by
+tiny_glip.build_tiny_glip (2-layer 64-wide BERT with random weights, 16-channel
 Swin, 32-channel FPN / tower / head; the variant's fusion and DyHead).
 """
-import math
-
 import mmcv
 import pytest
 import torch
 from mmdet.models.utils import filter_scores_and_topk
 from mmdet.structures import DetDataSample
-from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from mmglip.models.dense_heads import tokens_to_class_scores
-from mmglip.registry import MODELS
 
 from ..conftest import DEMO_DATA, REPO
+from .tiny_glip import build_tiny_glip
 
 VARIANTS = {
     'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
@@ -34,34 +31,13 @@ NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
 
 
 def _build(variant, tiny_bert, seed=0, with_cp=False, **model_options):
-    from mmglip.apis.inference import _quiet_init_weights
-    cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
-    m = cfg.model
-    if variant != 'glip-lite':
-        m.language_model.update(name=tiny_bert, pretrained=False,
-                                max_tokens=48)
-        m.backbone.update(embed_dims=16, depths=[1, 1, 2, 1],
-                          num_heads=[1, 2, 2, 4])
-        m.neck.update(in_channels=[32, 64, 128], out_channels=32)
-        m.fusion_neck.update(
-            channels=32, attn_cfg=dict(embed_dim=64, num_heads=4),
-            text_layer_cfg=dict(num_heads=4, intermediate=128))
-        m.bbox_head.update(in_channels=32, feat_channels=32)
-    m.test_cfg.score_thr = 0.0
-    if with_cp:  # the documented config options
-        m.backbone.with_cp = True
-        m.fusion_neck.use_checkpoint = True
-    m.update(model_options)
-    torch.manual_seed(seed)
-    model = MODELS.build(m)
-    _quiet_init_weights(model)
-    head = model.bbox_head
-    with torch.no_grad():  # a spread of scores and boxes (random heads tie)
-        head.log_scale.fill_(-math.log(20.0))
-        head.bias0.fill_(-2.0)
-        torch.nn.init.normal_(head.centerness.weight, 0, 0.3)
-        torch.nn.init.normal_(head.bbox_pred.weight, 0, 0.1)
-    return model.eval()
+    def edit(m):
+        if with_cp:  # the documented config options
+            m.backbone.with_cp = True
+            m.fusion_neck.use_checkpoint = True
+        m.update(model_options)
+    return build_tiny_glip(VARIANTS[variant], tiny_bert, seed,
+                           max_tokens=48, edit=edit)
 
 
 def _batch(model, names=NAMES, training=False, size=224, num=1):

@@ -12,8 +12,6 @@ so the alignment scale, centerness and box convs are sharpened to give
 detections a spread of scores (top-1 0.5 - 0.85, > 0.02 above the
 10th) and of boxes.
 """
-import math
-
 import mmcv
 import pytest
 import torch
@@ -31,6 +29,7 @@ from mmglip.registry import MODELS
 
 from ..conftest import DEMO_DATA, REPO
 from ..tool_modules import load_tool
+from .tiny_glip import build_tiny_glip
 
 LITE = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
 VARIANTS = {
@@ -190,34 +189,11 @@ def test_deformable_dyhead_under_autocast_runs_in_fp32():
 
 # --------------------------------------- (b) every variant, fp16 and bf16
 def _build(variant, tiny_bert, seed=0):
-    from mmglip.apis.inference import _quiet_init_weights
-    cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
-    m = cfg.model
-    # padded to max_tokens: the padding masks are exercised under autocast
-    m.language_model.pad_to_max = True
-    if variant != 'glip-lite':
-        m.language_model.update(name=tiny_bert, pretrained=False,
-                                max_tokens=24)
-        m.backbone.update(embed_dims=16, depths=[1, 1, 2, 1],
-                          num_heads=[1, 2, 2, 4])
-        m.neck.update(in_channels=[32, 64, 128], out_channels=32)
-        # lang_dim (64) follows the language model
-        m.fusion_neck.update(
-            channels=32,
-            attn_cfg=dict(embed_dim=64, num_heads=4),
-            text_layer_cfg=dict(num_heads=4, intermediate=128))
-        m.bbox_head.update(in_channels=32, feat_channels=32)
-    m.test_cfg.score_thr = 0.0
-    torch.manual_seed(seed)
-    model = MODELS.build(m)
-    _quiet_init_weights(model)
-    head = model.bbox_head
-    with torch.no_grad():
-        head.log_scale.fill_(-math.log(20.0))
-        head.bias0.fill_(-2.0)
-        torch.nn.init.normal_(head.centerness.weight, 0, 0.3)
-        torch.nn.init.normal_(head.bbox_pred.weight, 0, 0.1)
-    return model.eval()
+    def edit(m):
+        # padded to max_tokens: the padding masks are exercised under autocast
+        m.language_model.pad_to_max = True
+    return build_tiny_glip(VARIANTS[variant], tiny_bert, seed,
+                           max_tokens=24, edit=edit)
 
 
 def _batch(model, training=False, size=256):
