@@ -156,11 +156,10 @@ def image_rng(seed: Optional[int], key: int) -> np.random.Generator:
 
 
 def _piece(class_names: Sequence[str], caption_prompt, i: int) -> str:
-    """Class ``i``'s text in the caption, as build_class_prompt writes it."""
-    entry = caption_prompt[i] if caption_prompt is not None else {}
-    return (entry.get('prefix', '') +
-            entry.get('name', clean_name(class_names[i])) +
-            entry.get('suffix', ''))
+    """Class ``i``'s text in the caption: build_class_prompt's caption of
+    that class alone (prefix, cleaned or replaced name, suffix)."""
+    entry = None if caption_prompt is None else [caption_prompt[i]]
+    return build_class_prompt([class_names[i]], entry).caption
 
 
 def _check_labels(labels, num_classes: int) -> List[int]:
