@@ -23,7 +23,8 @@ from mmdet.datasets import Flickr30kDataset as MMDetFlickr30kDataset
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
-from .annotation_file import check_spans, finite_box, load_annotation_json
+from .annotation_file import (check_spans, finite_box, is_remote,
+                              load_annotation_json)
 
 FLICKR30K_SOURCES = (
     'annotations: MDETR\'s final_flickr_separateGT_{val,test}.json from '
@@ -139,7 +140,7 @@ class Flickr30kDataset(MMDetFlickr30kDataset):
         entries = read_flickr30k(self.ann_file, self.backend_args)
         img_root = self.data_prefix.get('img', '')
         if self.check_images and not self.backend_args and \
-                '://' not in img_root:
+                not is_remote(img_root):
             if img_root and not osp.isdir(img_root):
                 raise Flickr30kDataError(
                     f'image folder {img_root} does not exist ('

@@ -46,7 +46,8 @@ from mmengine.utils import is_abs
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
-from .annotation_file import check_spans, finite_box, load_annotation_json
+from .annotation_file import (check_spans, finite_box, is_remote,
+                              load_annotation_json)
 
 MDETR_SOURCES = (
     'MDETR annotations come from https://zenodo.org/record/4729015/files/'
@@ -267,7 +268,7 @@ class GroundingDataset(BaseDetDataset):
         folders = {}
         for key, folder in self.img_prefixes.items():
             if self.data_root and not is_abs(folder) and \
-                    '://' not in folder:
+                    not is_remote(folder):
                 folder = osp.join(self.data_root, folder)
             folders[key] = folder
         for e in entries:
@@ -281,7 +282,7 @@ class GroundingDataset(BaseDetDataset):
     def _check_files(self, folders: Dict[object, str],
                      paths: List[str]) -> None:
         if not self.check_images or self.backend_args or any(
-                '://' in f for f in folders.values()):
+                is_remote(f) for f in folders.values()):
             return
         files = sorted(set(paths))
         missing = [p for p in files if not osp.isfile(p)]
