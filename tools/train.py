@@ -65,9 +65,8 @@ def build_cfg(args):
         warn_unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     check_loop_cfgs(cfg)
-    for key in check_eval_parts(cfg):
-        print(f'{key}: no {key[:-4]} data in the config, so no '
-              f'{key[:-4]} loop')
+    for part in check_eval_parts(cfg):
+        print(f'{part}_cfg: no {part} data in the config, so no {part} loop')
     if sync_prompt_tokenizers(cfg):
         print('prompt tokens of the data are counted with '
               f'{cfg.model.language_model.name!r} (model.language_model.name)')

@@ -285,7 +285,8 @@ def check_eval_parts(cfg) -> List[str]:
     the evaluator all given or all None, and says so with a traceback. A
     config without a ``val_dataloader`` (``val_dataloader = None``: no
     validation data) keeps the loop it inherited from default_runtime.py;
-    that loop is switched off here (returned, for a note). A dataloader
+    that loop is switched off here (its part, ``'val'`` / ``'test'``, is
+    returned, for a note). A dataloader
     without an evaluator (or the reverse) is a UserError naming the keys."""
     off = []
     for part in ('val', 'test'):
@@ -294,7 +295,7 @@ def check_eval_parts(cfg) -> List[str]:
         if not loader and not evaluator:
             if loop:
                 cfg[f'{part}_cfg'] = None
-                off.append(f'{part}_cfg')
+                off.append(part)
             continue
         if not loader or not evaluator:
             given, missing = (('dataloader', 'evaluator') if loader else
