@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
-# Training on a Slurm cluster, one task per GPU, through MMEngine's slurm
-# launcher (it reads SLURM_PROCID / SLURM_NTASKS / SLURM_NODELIST):
-#   GPUS=16 tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
-# GPUS (total, default 8), GPUS_PER_NODE (default 8), CPUS_PER_TASK
-# (default 5) and SRUN_ARGS (extra srun flags) come from the environment.
-# A run cut short continues with the same command plus --resume.
+# Training on a Slurm cluster: one task per GPU, started by srun, joined by
+# MMEngine's slurm launcher (it reads SLURM_PROCID / SLURM_NTASKS /
+# SLURM_NODELIST).
+#   [GPUS=16] tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
+# Environment (mmdet's names): GPUS in all (default 8), GPUS_PER_NODE
+# (default 8, or GPUS when fewer), CPUS_PER_TASK (default 5), SRUN_ARGS
+# (more srun flags, e.g. "--quotatype=auto"). A run cut short continues
+# with the same command plus --resume.
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: [GPUS=N] $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
     exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u "$(dirname "$0")/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" \
-    --launcher slurm "${@:5}"
+partition=$1 job=$2 config=$3 work_dir=$4
+shift 4
+gpus=${GPUS:-8}
+per_node=${GPUS_PER_NODE:-$(( gpus < 8 ? gpus : 8 ))}
+here="$(cd "$(dirname "$0")" && pwd)"
+# SRUN_ARGS is split into words on purpose: it holds several flags
+# shellcheck disable=SC2206
+extra=(${SRUN_ARGS:-})
+srun_flags=(
+    --partition="$partition" --job-name="$job"
+    --ntasks="$gpus" --ntasks-per-node="$per_node" --gres=gpu:"$per_node"
+    --cpus-per-task="${CPUS_PER_TASK:-5}" --kill-on-bad-exit=1
+    "${extra[@]}"
+)
+PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" \
+    srun "${srun_flags[@]}" \
+    python -u "$here/train.py" "$config" --work-dir="$work_dir" \
+    --launcher slurm "$@"

@@ -1,0 +1,41 @@
+"""The launch scripts: missing arguments are a usage line (exit 2), and
+tools/slurm_train.sh hands srun one task per GPU and train.py the slurm
+launcher (srun is a stand-in that prints what it was given)."""
+import os
+import subprocess
+
+import pytest
+
+from ..conftest import REPO
+
+
+@pytest.mark.parametrize('script, args', [
+    ('tools/dist_train.sh', ['cfg.py']),
+    ('tools/dist_test.sh', ['cfg.py', 'ckpt.pth']),
+    ('tools/slurm_train.sh', ['partition', 'job']),
+])
+def test_missing_arguments_are_a_usage_line(script, args):
+    res = subprocess.run(['bash', script, *args], cwd=REPO,
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.startswith('usage: ') and res.stderr.count('\n') == 1
+
+
+def test_slurm_train_hands_srun_one_task_per_gpu(tmp_path):
+    srun = tmp_path / 'srun'
+    srun.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    srun.chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}',
+               GPUS='16', SRUN_ARGS='--quotatype=auto --exclusive')
+    res = subprocess.run(
+        ['bash', 'tools/slurm_train.sh', 'gpu', 'glip-t', 'cfg.py', 'wd',
+         '--resume'], cwd=REPO, capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    args = res.stdout.splitlines()
+    for flag in ('--partition=gpu', '--job-name=glip-t', '--ntasks=16',
+                 '--ntasks-per-node=8', '--gres=gpu:8', '--cpus-per-task=5',
+                 '--quotatype=auto', '--exclusive'):
+        assert flag in args
+    cmd = args[args.index('python'):]
+    assert cmd[2:] == [str(REPO / 'tools' / 'train.py'), 'cfg.py',
+                       '--work-dir=wd', '--launcher', 'slurm', '--resume']
