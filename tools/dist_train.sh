@@ -10,5 +10,7 @@ if [ $# -lt 2 ]; then
     echo "usage: [NNODES=N NODE_RANK=R MASTER_ADDR=A PORT=P] $0 CONFIG GPUS [train.py args]" >&2
     exit 2
 fi
+# a mistake in the arguments: one line, before any process starts
+python "$(dirname "$0")/train.py" "$1" "${@:3}" --check-only >/dev/null
 source "$(dirname "$0")/lib/torchrun.sh"
 torchrun_tool train.py "$2" "$1" "${@:3}"

@@ -48,6 +48,10 @@ def parse_args(argv=None):
                    default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0,
                    help='set by torch.distributed launchers')
+    p.add_argument('--check-only', action='store_true',
+                   help='check the arguments and the config, then exit '
+                   '(tools/dist_train.sh does this once before it starts '
+                   'the processes)')
     add_debug_flag(p)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -112,6 +116,9 @@ def build_cfg(args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
+    if args.check_only:
+        print(f'{args.config}: arguments and config checked')
+        return 0
     import mmglip
     mmglip.register_all_modules()
     from mmglip.utils.distributed import setup_cpu_distributed

@@ -39,3 +39,22 @@ def test_slurm_train_hands_srun_one_task_per_gpu(tmp_path):
     cmd = args[args.index('python'):]
     assert cmd[2:] == [str(REPO / 'tools' / 'train.py'), 'cfg.py',
                        '--work-dir=wd', '--launcher', 'slurm', '--resume']
+
+
+def test_dist_train_names_a_wrong_argument_once_before_starting(tmp_path):
+    """A file of another kind given to --resume: one error line from the
+    check before torchrun, no traceback of the launcher, no process run."""
+    import sys
+    env = dict(os.environ,
+               PATH=f'{os.path.dirname(sys.executable)}:{os.environ["PATH"]}')
+    res = subprocess.run(
+        ['bash', 'tools/dist_train.sh',
+         'configs/glip_lite/glip-lite_raccoon-mini.py', '2', '--work-dir',
+         str(tmp_path / 'work'), '--resume', 'README.md'],
+        cwd=REPO, capture_output=True, text=True, env=env)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: README.md: not a readable PyTorch checkpoint "
+        "(UnpicklingError: invalid load key, '#'.); download it again or "
+        "give another file."]
+    assert 'torch.distributed' not in res.stdout + res.stderr
