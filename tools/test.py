@@ -20,9 +20,10 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_file, check_loop_cfgs,
+                              add_debug_flag, check_dataloader_cfgs,
+                              check_file, check_loop_cfgs,
                               check_writable_dir, run_tool,
-                              warn_unknown_cfg_keys)
+                              unknown_cfg_keys, warn)
 
 
 def parse_args(argv=None):
@@ -77,10 +78,15 @@ def build_cfg(args):
     from mmglip.apis.inference import resolve_config
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
+    unknown = []
     if args.cfg_options is not None:
-        warn_unknown_cfg_keys(cfg, args.cfg_options)
+        unknown = unknown_cfg_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    # errors first: a run that cannot start says one line
     check_loop_cfgs(cfg)
+    check_dataloader_cfgs(cfg)
+    for msg in unknown:
+        warn(msg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_writable_dir(cfg.work_dir, '--work-dir')

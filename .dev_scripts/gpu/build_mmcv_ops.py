@@ -108,7 +108,8 @@ def trim_cudabind(path, defined):
     for k, item in enumerate(items):
         current.append(item)
         is_reg = 'REGISTER_DEVICE_IMPL' in item
-        next_reg = k + 1 < len(items) and 'REGISTER_DEVICE_IMPL' in items[k + 1]
+        next_reg = (k + 1 < len(items)
+                    and "REGISTER_DEVICE_IMPL" in items[k + 1])
         if is_reg and not next_reg:
             groups.append(current)
             current = []

@@ -205,7 +205,9 @@ def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
     (``model.test_cfg.max_per_imgg=1``) changes nothing. Each message names
     the key and the closest existing key at that level. Keys under a
     ``list`` (``a.0.b``) and new keys of a dict that does not exist yet
-    below an existing one are checked up to the first missing part.
+    below an existing one are checked up to the first missing part. A key
+    right under a ``*_dataloader`` is fine when torch's DataLoader takes it
+    (mmengine passes it on).
     """
     out = []
     for key in (options or {}):
@@ -222,6 +224,14 @@ def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
                 break
             if not hasattr(node, 'keys'):
                 break  # a value replaced by a dict: mmengine's business
+            if part not in node and len(walked) == 1 and \
+                    walked[0].endswith('_dataloader'):
+                options = dataloader_options()
+                if part not in options:  # valid ones are passed on: fine
+                    out.append(f'--cfg-options {key}: {walked[0]} has no key '
+                               f'{part!r}{did_you_mean(part, options)}; '
+                               'torch\'s DataLoader does not take it')
+                break
             if part not in node:
                 where = '.'.join(walked) or 'the config'
                 hint = did_you_mean(part, [str(k) for k in node.keys()])
@@ -276,6 +286,45 @@ def check_loop_cfgs(cfg) -> None:
             if name not in allowed:
                 raise UserError(
                     f'{key}.{name}: {typ} has no option {name!r}'
+                    f'{did_you_mean(name, allowed)}; its options: '
+                    f'{", ".join(sorted(allowed))}.')
+
+
+# keys mmengine's Runner.build_dataloader takes out of a dataloader config
+# before it passes the rest to torch's DataLoader as keyword arguments
+_RUNNER_DATALOADER_KEYS = ('dataset', 'sampler', 'batch_sampler',
+                           'collate_fn', 'worker_init_fn',
+                           'num_batch_per_epoch',
+                           'disable_subprocess_warning')
+
+
+def dataloader_options() -> set:
+    """The keys a ``*_dataloader`` config may have: mmengine's runner's own
+    and torch DataLoader's keyword arguments."""
+    import inspect
+
+    from torch.utils.data import DataLoader
+    params = inspect.signature(DataLoader.__init__).parameters
+    return (set(params) - {'self'}) | set(_RUNNER_DATALOADER_KEYS)
+
+
+def check_dataloader_cfgs(cfg) -> None:
+    """``train_dataloader`` / ``val_dataloader`` / ``test_dataloader`` keys
+    against what mmengine's runner and torch's ``DataLoader`` take: every
+    other key becomes a DataLoader keyword argument, so a typo such as
+    ``train_dataloader.batch_sise`` would fail in the runner with a
+    TypeError traceback. Raises a UserError naming the key and the closest
+    one."""
+    allowed = dataloader_options()
+    for part in ('train', 'val', 'test'):
+        loader = cfg.get(f'{part}_dataloader')
+        if not loader or not hasattr(loader, 'keys'):
+            continue
+        for name in loader:
+            if name not in allowed:
+                raise UserError(
+                    f'{part}_dataloader.{name}: torch\'s DataLoader (built '
+                    f'by mmengine\'s runner) has no option {name!r}'
                     f'{did_you_mean(name, allowed)}; its options: '
                     f'{", ".join(sorted(allowed))}.')
 

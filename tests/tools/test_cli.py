@@ -87,3 +87,29 @@ def test_cfg_options_keys_are_checked_against_the_config():
         "'max_per_img'?)" in msgs[0]
     assert "the config has no key 'modle' (did you mean 'model'?)" in msgs[1]
     assert 'is a list of' in msgs[2]
+
+
+def test_dataloader_options_are_checked_against_the_dataloader():
+    """Keys right under a ``*_dataloader`` go to torch's DataLoader: one it
+    takes is no typo; one it does not take is named (a warning from
+    unknown_cfg_keys, an error from check_dataloader_cfgs)."""
+    from mmengine.config import Config
+
+    from mmglip.utils.cli import (UserError, check_dataloader_cfgs,
+                                  unknown_cfg_keys)
+    cfg = Config.fromfile(str(REPO / 'configs/glip_lite/'
+                              'glip-lite_raccoon-mini.py'))
+    assert unknown_cfg_keys(cfg, {'train_dataloader.pin_memory': True,
+                                  'val_dataloader.prefetch_factor': 2}) == []
+    msgs = unknown_cfg_keys(cfg, {'val_dataloader.num_worker': 0})
+    assert msgs == ["--cfg-options val_dataloader.num_worker: val_dataloader "
+                    "has no key 'num_worker' (did you mean 'num_workers'?); "
+                    "torch's DataLoader does not take it"]
+    check_dataloader_cfgs(cfg)  # the config as written
+    cfg.merge_from_dict({'train_dataloader.pin_memory': True})
+    check_dataloader_cfgs(cfg)
+    cfg.merge_from_dict({'test_dataloader.shuffel': False})
+    with pytest.raises(UserError, match=r"^test_dataloader\.shuffel: torch's "
+                       r"DataLoader .* has no option 'shuffel' \(did you "
+                       r"mean 'shuffle'\?\)"):
+        check_dataloader_cfgs(cfg)

@@ -108,6 +108,18 @@ def test_config_typos_are_named_before_training(tmp_path, capsys):
                                 "EpochBasedTrainLoop has no option "
                                 "'max_epoch' (did you mean 'max_epochs'?)")
     assert not list(tmp_path.iterdir())  # nothing written
+    # a dataloader option torch's DataLoader does not take: one line too
+    # (it was a warning, then a TypeError traceback from the runner)
+    status = run_tool(tool.main, [CONFIG, '--work-dir', str(tmp_path),
+                                  '--cfg-options',
+                                  'train_dataloader.batch_sise=1'])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert lines[-1].startswith("error: train_dataloader.batch_sise: torch's "
+                                "DataLoader (built by mmengine's runner) has "
+                                "no option 'batch_sise' (did you mean "
+                                "'batch_size'?)")
+    assert not list(tmp_path.iterdir())
     cut = tmp_path / 'cut.pth'
     cut.write_bytes(b'PK\x03\x04' + b'\0' * 100)
     status = run_tool(tool.main, [CONFIG, '--work-dir', str(tmp_path / 'w'),
