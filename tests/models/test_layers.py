@@ -138,3 +138,39 @@ def test_per_head_checkpointed_attention_same_loss_and_gradients():
         results[0].eval()
         torch.testing.assert_close(results[0](feats, lang)[1], ref,
                                    rtol=0, atol=0)
+
+
+def test_folded_attention_is_the_plain_function():
+    """folded_attention: in eval mode without gradients the X-MHA folds its
+    visual projections into the attention; with padding in one of two
+    prompts and non-zero biases everywhere, both updates equal the plain
+    ones to float32 summation order, under bf16 autocast to bf16's; in
+    training or with gradients on, the context changes nothing."""
+    from mmglip.models.layers.bi_attention import folded_attention
+    torch.manual_seed(0)
+    attn = BiMultiHeadAttention(32, 48, 64, 4, dropout=0.0).eval()
+    for p in attn.parameters():
+        torch.nn.init.normal_(p, std=0.2)  # biases too (they start at 0)
+    vis, lang = torch.randn(2, 300, 32), torch.randn(2, 7, 48)
+    mask = torch.ones(2, 7)
+    mask[1, 5:] = 0
+    with torch.no_grad():
+        plain = attn(vis, lang, mask)
+        with folded_attention():
+            folded = attn(vis, lang, mask)
+        assert all(not torch.equal(a, b) for a, b in zip(plain, folded))
+        for a, b in zip(plain, folded):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            plain16 = attn(vis, lang, mask)
+            with folded_attention():
+                folded16 = attn(vis, lang, mask)
+        for a, b, ref in zip(plain16, folded16, plain):
+            scale = ref.abs().max()
+            assert (a.float() - ref).abs().max() < 0.05 * scale
+            assert (b.float() - ref).abs().max() < 0.05 * scale
+    with folded_attention():
+        assert torch.equal(attn(vis, lang, mask)[0], attn.train()(
+            vis, lang, mask)[0])  # grad on: plain (dropout 0)
+        with torch.no_grad():  # training: plain
+            assert torch.equal(attn(vis, lang, mask)[0], plain[0])

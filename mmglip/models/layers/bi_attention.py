@@ -1,5 +1,7 @@
 """Bidirectional vision<->language cross-attention (GLIP's X-MHA)."""
-from typing import List, Tuple
+import contextlib
+import contextvars
+from typing import Iterator, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -13,11 +15,29 @@ MAX_CLAMP_VALUE = 50000.0
 OFFICIAL_MASK_VALUE = -9e15
 
 
+_FOLDED = contextvars.ContextVar('mmglip_folded_attention', default=False)
+
+
+@contextlib.contextmanager
+def folded_attention(enabled: bool = True) -> Iterator[None]:
+    """Within this context, :class:`BiMultiHeadAttention` modules in eval
+    mode without gradients fold their projections into the attention
+    (``BiMultiHeadAttention._forward_folded``): the same function in about
+    half the arithmetic. GLIP's predict enters it when
+    ``model.fast_inference`` is on."""
+    token = _FOLDED.set(enabled)
+    try:
+        yield
+    finally:
+        _FOLDED.reset(token)
+
+
 def mask_padding_tokens(logits: Tensor, lang_mask: Tensor) -> Tensor:
     """Mask padding tokens in vision -> text logits before the softmax.
 
     Args:
-        logits: [B, heads, N, L] logits (clamped to +-MAX_CLAMP_VALUE).
+        logits: [B, X, Y, L] logits (clamped to +-MAX_CLAMP_VALUE), tokens
+            last: [B, heads, N, L], or [B, N, heads, L] (folded path).
         lang_mask: [B, L], 1 for real tokens, 0 for padding.
 
     fp32 / fp64: the official arithmetic, an additive mask of +1 on real
@@ -107,6 +127,9 @@ class BiMultiHeadAttention(nn.Module):
         Returns:
             ([B, N, v_dim], [B, L, l_dim]) updates for both sides.
         """
+        if _FOLDED.get() and not self.training and \
+                not torch.is_grad_enabled():
+            return self._forward_folded(vis, lang, lang_mask)
         bsz = vis.shape[0]
         query = self._heads(self.v_proj(vis) * self.scale)
         key = self._heads(self.l_proj(lang))
@@ -144,10 +167,7 @@ class BiMultiHeadAttention(nn.Module):
             min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
 
         # text -> vision: every token over all visual positions
-        logits_l = logits.transpose(1, 2)
-        logits_l = (logits_l - logits_l.max(dim=-1, keepdim=True)[0]).clamp(
-            min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
-        probs_l = logits_l.softmax(dim=-1)
+        probs_l = self._text_probs(logits.transpose(1, 2))
 
         # vision -> text: padding tokens are masked out
         rows, num_vis, num_tok = logits.shape
@@ -159,6 +179,68 @@ class BiMultiHeadAttention(nn.Module):
         probs_v = F.dropout(probs_v, p=self.dropout, training=self.training)
         probs_l = F.dropout(probs_l, p=self.dropout, training=self.training)
         return torch.bmm(probs_v, value_l), torch.bmm(probs_l, value_v)
+
+    @staticmethod
+    def _text_probs(logits_l: Tensor, dim: int = -1) -> Tensor:
+        """Text -> vision probabilities: softmax over the visual positions
+        (dimension ``dim``) of the logits shifted by their maximum there
+        and clamped (official)."""
+        logits_l = logits_l - logits_l.max(dim=dim, keepdim=True)[0]
+        return logits_l.clamp_(min=-MAX_CLAMP_VALUE,
+                               max=MAX_CLAMP_VALUE).softmax(dim=dim)
+
+    def _forward_folded(self, vis: Tensor, lang: Tensor,
+                        lang_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """:meth:`forward` for inference with the visual projections folded
+        into the attention, per head h (text side: L tokens, cheap):
+
+        - logits: ``(v Wq_h' + bq_h) s k_h' = v (s Wq_h' k_h') + s k_h bq_h``
+          - a [v_dim, L] matrix per head instead of the [N, embed_dim]
+          queries;
+        - vision update: ``sum_h P_h (V_l,h Wo_h') + bo`` - the value and
+          output projections of the text multiplied first ([L, v_dim]);
+        - text update: ``P'_h (v Wvv_h' + bvv_h) = (P'_h v) Wvv_h' +
+          bvv_h`` (each row of P'_h sums to 1).
+
+        Three N x (heads * L) x v_dim products instead of three of N x
+        v_dim x embed_dim plus three of N x L x embed_dim (GLIP-T: 256 x
+        2048, 8 heads): about 0.45x the arithmetic and no [N, 2048]
+        tensors. The logits, clamps, masks and softmaxes are the plain
+        path's; only the order of the sums changes (float rounding).
+        """
+        bsz, num_vis, v_dim = vis.shape
+        h, d = self.num_heads, self.head_dim
+        num_tok = lang.shape[1]
+        key = self.l_proj(lang).view(bsz, num_tok, h, d)
+        w_q = self.v_proj.weight.view(h, d, v_dim)
+        b_q = self.v_proj.bias.view(h, d)
+        # [B, v_dim, h * L] and [B, 1, h * L]
+        fold_q = torch.einsum('hdv,blhd->bvhl', w_q, key).reshape(
+            bsz, v_dim, h * num_tok) * self.scale
+        fold_b = torch.einsum('hd,blhd->bhl', b_q, key).reshape(
+            bsz, 1, h * num_tok) * self.scale
+        # [B, N, h * L]; softmaxes over N (text side) and L (vision side)
+        # in this layout, no transposed copies
+        logits = torch.baddbmm(fold_b, vis, fold_q).clamp_(
+            min=-MAX_CLAMP_VALUE, max=MAX_CLAMP_VALUE)
+        probs_l = self._text_probs(logits, dim=1)
+        probs_v = mask_padding_tokens(
+            logits.view(bsz, num_vis, h, num_tok), lang_mask).softmax(dim=-1)
+
+        value_l = self.values_l_proj(lang).view(bsz, num_tok, h, d)
+        w_o = self.out_v_proj.weight.view(v_dim, h, d)
+        fold_o = torch.einsum('blhd,vhd->bhlv', value_l, w_o).reshape(
+            bsz, h * num_tok, v_dim)
+        out_v = torch.baddbmm(self.out_v_proj.bias, probs_v.reshape(
+            bsz, num_vis, h * num_tok), fold_o)
+
+        mixed = torch.bmm(probs_l.transpose(1, 2), vis)
+        w_vv = self.values_v_proj.weight.view(h, d, v_dim)
+        out_l = torch.einsum('bhlv,hdv->blhd', mixed.view(
+            bsz, h, num_tok, v_dim), w_vv) + self.values_v_proj.bias.view(
+                h, d)
+        return out_v, self.out_l_proj(out_l.reshape(bsz, num_tok,
+                                                    self.embed_dim))
 
 
 class BiAttentionBlock(nn.Module):
