@@ -141,12 +141,13 @@ def test_per_head_checkpointed_attention_same_loss_and_gradients():
 
 
 def test_folded_attention_is_the_plain_function():
-    """folded_attention: in eval mode without gradients the X-MHA folds its
+    """fast_inference_ops: in eval mode without gradients the X-MHA folds its
     visual projections into the attention; with padding in one of two
     prompts and non-zero biases everywhere, both updates equal the plain
     ones to float32 summation order, under bf16 autocast to bf16's; in
     training or with gradients on, the context changes nothing."""
-    from mmglip.models.layers.bi_attention import folded_attention
+    from mmglip.models.layers.fast_inference import \
+        fast_inference_ops as folded_attention
     torch.manual_seed(0)
     attn = BiMultiHeadAttention(32, 48, 64, 4, dropout=0.0).eval()
     for p in attn.parameters():
@@ -174,3 +175,65 @@ def test_folded_attention_is_the_plain_function():
             vis, lang, mask)[0])  # grad on: plain (dropout 0)
         with torch.no_grad():  # training: plain
             assert torch.equal(attn(vis, lang, mask)[0], plain[0])
+
+
+def test_sampled_deformable_conv_is_mmcv_modulated_deform_conv():
+    """The grid_sample DCNv2 (DyHead's CPU shortcut under
+    fast_inference_ops) against mmcv's kernel: strides 1 and 2, a batch of
+    two, offsets reaching over the border, levels of one row / column, and
+    offsets of the finer level (mmcv reads their first values); equal to
+    float rounding of the sample positions. In a DyHead conv the
+    shortcut runs only inside the context, in eval mode, without
+    gradients."""
+    from mmcv.ops import ModulatedDeformConv2d
+
+    from mmglip.models.layers.deform_conv import \
+        modulated_deform_conv2d_sampled
+    from mmglip.models.layers.dyhead_block import _ConvNorm
+    from mmglip.models.layers.fast_inference import fast_inference_ops
+    torch.manual_seed(0)
+    # (input size, stride, batch, offsets' size if not the output's: a
+    # level's offsets given to the conv of the coarser level, as DyHead)
+    for (h, w), stride, bsz, off_size in (
+            ((24, 37), 1, 2, None), ((24, 37), 2, 1, None),
+            ((1, 2), 1, 1, None), ((3, 1), 2, 1, None),
+            ((12, 19), 1, 2, (24, 37))):
+        conv = ModulatedDeformConv2d(16, 8, 3, stride=stride, padding=1)
+        torch.nn.init.normal_(conv.bias)
+        x = torch.randn(bsz, 16, h, w)
+        out_h, out_w = off_size or ((h - 1) // stride + 1,
+                                    (w - 1) // stride + 1)
+        offset = torch.randn(bsz, 18, out_h, out_w) * 3
+        mask = torch.rand(bsz, 9, out_h, out_w)
+        with torch.no_grad():
+            ref = conv(x, offset, mask)
+            out = modulated_deform_conv2d_sampled(
+                x, offset, mask, conv.weight, conv.bias, conv.stride,
+                conv.padding, conv.dilation)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    block = _ConvNorm(16, 1, use_dcn=True).eval()
+    x = torch.randn(1, 16, 12, 9)
+    args = dict(offset=torch.randn(1, 18, 12, 9), mask=torch.rand(1, 9, 12,
+                                                                   9))
+    calls = []
+    import mmglip.models.layers.dyhead_block as dyhead_block
+    original = dyhead_block.modulated_deform_conv2d_sampled
+
+    def counted(*a, **k):
+        calls.append(1)
+        return original(*a, **k)
+    dyhead_block.modulated_deform_conv2d_sampled = counted
+    try:
+        with torch.no_grad():
+            plain = block(x, **args)
+            with fast_inference_ops():
+                fast = block(x, **args)
+        assert len(calls) == 1
+        torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+        with fast_inference_ops():
+            block(x, **args)  # gradients on: mmcv
+            with torch.no_grad():
+                block.train()(x, **args)  # training: mmcv
+        assert len(calls) == 1
+    finally:
+        dyhead_block.modulated_deform_conv2d_sampled = original

@@ -8,7 +8,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from mmglip.models.layers.bi_attention import folded_attention
+from mmglip.models.layers.fast_inference import fast_inference_ops
 from mmglip.registry import MODELS
 from mmglip.text import Prompt, PromptError, build_prompts, prompt_token_ids
 
@@ -58,9 +58,11 @@ class GLIP(SingleStageDetector):
             centerness branches once per image and only the region-token
             alignment per chunk; under ``torch.no_grad`` the predict path
             runs in ``torch.inference_mode`` (the returned detections are
-            ordinary tensors); the X-MHA fusion folds its visual
-            projections into the attention (``folded_attention``: the same
-            function in about half the arithmetic). The language model's
+            ordinary tensors); layers take their shortcuts
+            (``fast_inference_ops``): the X-MHA folds its visual projections
+            into the attention (the same function in about half the
+            arithmetic), DyHead's deformable convs sample with
+            ``grid_sample`` on CPU (multi-threaded). The language model's
             own cache of a fixed prompt's features is
             ``language_model.cache_size``.
     """
@@ -205,10 +207,10 @@ class GLIP(SingleStageDetector):
                               'same number of chunks; use batch size 1.')
         if not (self.fast_inference and not torch.is_grad_enabled()
                 and not torch.is_inference_mode_enabled()):
-            with folded_attention(self.fast_inference):
+            with fast_inference_ops(self.fast_inference):
                 return self._predict(batch_inputs, batch_data_samples,
                                      prompts, rescale)
-        with torch.inference_mode(), folded_attention():
+        with torch.inference_mode(), fast_inference_ops():
             outputs = self._predict(batch_inputs, batch_data_samples,
                                     prompts, rescale)
         for sample in outputs:

@@ -1,35 +1,18 @@
 """Bidirectional vision<->language cross-attention (GLIP's X-MHA)."""
-import contextlib
-import contextvars
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
+from .fast_inference import shortcut_allowed
+
 # fp16 has little range: logits are clamped to this before any softmax
 # (official; 50000 < 65504, the largest fp16 value)
 MAX_CLAMP_VALUE = 50000.0
 # the official additive value of padding tokens; it overflows fp16
 OFFICIAL_MASK_VALUE = -9e15
-
-
-_FOLDED = contextvars.ContextVar('mmglip_folded_attention', default=False)
-
-
-@contextlib.contextmanager
-def folded_attention(enabled: bool = True) -> Iterator[None]:
-    """Within this context, :class:`BiMultiHeadAttention` modules in eval
-    mode without gradients fold their projections into the attention
-    (``BiMultiHeadAttention._forward_folded``): the same function in about
-    half the arithmetic. GLIP's predict enters it when
-    ``model.fast_inference`` is on."""
-    token = _FOLDED.set(enabled)
-    try:
-        yield
-    finally:
-        _FOLDED.reset(token)
 
 
 def mask_padding_tokens(logits: Tensor, lang_mask: Tensor) -> Tensor:
@@ -127,8 +110,7 @@ class BiMultiHeadAttention(nn.Module):
         Returns:
             ([B, N, v_dim], [B, L, l_dim]) updates for both sides.
         """
-        if _FOLDED.get() and not self.training and \
-                not torch.is_grad_enabled():
+        if shortcut_allowed(self):  # fast_inference_ops: same function
             return self._forward_folded(vis, lang, lang_mask)
         bsz = vis.shape[0]
         query = self._heads(self.v_proj(vis) * self.scale)

@@ -6,6 +6,9 @@ import torch.nn.functional as F
 from mmcv.ops import ModulatedDeformConv2d
 from torch import Tensor, nn
 
+from .deform_conv import modulated_deform_conv2d_sampled
+from .fast_inference import shortcut_allowed
+
 
 def _autocast_enabled(device_type: str) -> bool:
     """torch.is_autocast_enabled(device_type) (torch >= 2.4) for torch 2.x."""
@@ -27,6 +30,14 @@ class _ConvNorm(nn.Module):
         self.bn = nn.GroupNorm(16, channels)
 
     def forward(self, x: Tensor, **dcn_args) -> Tensor:
+        conv = self.conv
+        if self.use_dcn and x.device.type == 'cpu' and conv.groups == 1 \
+                and conv.deform_groups == 1 and shortcut_allowed(self):
+            # fast_inference_ops: all cores gather the samples
+            def conv(x, offset, mask):
+                return modulated_deform_conv2d_sampled(
+                    x, offset, mask, self.conv.weight, self.conv.bias,
+                    self.conv.stride, self.conv.padding, self.conv.dilation)
         if self.use_dcn and _autocast_enabled(x.device.type):
             # mmcv's deformable conv is a custom op that autocast does not
             # cast (and that has no bf16 kernel): run it in the weights'
@@ -34,12 +45,12 @@ class _ConvNorm(nn.Module):
             # torch.float32))
             dtype = self.conv.weight.dtype
             with torch.autocast(x.device.type, enabled=False):
-                out = self.conv(
+                out = conv(
                     x.to(dtype),
                     **{k: v.to(dtype)
                        for k, v in dcn_args.items()})
             return self.bn(out)
-        return self.bn(self.conv(x, **dcn_args))
+        return self.bn(conv(x, **dcn_args))
 
 
 class GLIPDyReLU(nn.Module):
