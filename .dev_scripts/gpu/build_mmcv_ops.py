@@ -164,6 +164,9 @@ def main():
                    help='trim the sources only')
     args = p.parse_args()
 
+    if not (osp.isfile(args.sdist) and tarfile.is_tarfile(args.sdist)):
+        raise SystemExit(f'{args.sdist}: not an sdist (.tar.gz) file; '
+                         'fetch_wheels.sh downloads mmcv-2.1.0.tar.gz')
     os.makedirs(args.dest, exist_ok=True)
     with tarfile.open(args.sdist) as tar:
         top = tar.getnames()[0].split('/')[0]

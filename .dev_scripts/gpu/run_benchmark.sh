@@ -23,6 +23,11 @@ shift
 PHASES=("${@:-ad fp16 b}")
 W=${GPU_WHEELS:-.gpu}
 T=${TMP_DIR:-/tmp/mmglip_gpu}
+for phase in ${PHASES[*]}; do
+    [[ $phase =~ ^(ad|fp16|b)$ ]] || { echo "error: unknown phase '$phase' (ad, fp16, b)" >&2; exit 2; }
+done
+[[ -f "$W/mmcv-2.1.0.tar.gz" && -d "$W/common" ]] || {
+    echo "error: $W: no carried wheels; run .dev_scripts/gpu/fetch_wheels.sh $W where pip works" >&2; exit 2; }
 mkdir -p "$T" "$OUT_DIR"
 PY=${PYTHON3:-python3}
 DEVICE=${DEVICE:-cuda}
