@@ -20,11 +20,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_dataloader_cfgs,
-                              check_eval_parts, check_file, check_loop_cfgs,
-                              check_writable_dir, run_tool,
-                              sync_prompt_tokenizers, unknown_cfg_keys,
-                              warn)
+                              add_debug_flag, check_eval_parts, check_file,
+                              check_writable_dir, merge_cfg_options,
+                              run_tool, sync_prompt_tokenizers, warn)
 
 
 def parse_args(argv=None):
@@ -66,15 +64,7 @@ def build_cfg(args):
     from mmglip.apis.inference import resolve_config
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
-    unknown = []
-    if args.cfg_options is not None:
-        unknown = unknown_cfg_keys(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    # errors first: a run that cannot start says one line
-    check_loop_cfgs(cfg)
-    check_dataloader_cfgs(cfg)
-    for msg in unknown:
-        warn(msg)
+    merge_cfg_options(cfg, args.cfg_options)
     for part in check_eval_parts(cfg):
         print(f'{part}_cfg: no {part} data in the config, so no {part} loop')
     if sync_prompt_tokenizers(cfg):

@@ -329,6 +329,22 @@ def check_dataloader_cfgs(cfg) -> None:
                     f'{", ".join(sorted(allowed))}.')
 
 
+def merge_cfg_options(cfg, options: Optional[Dict]) -> None:
+    """Merge ``--cfg-options`` into ``cfg`` as tools/train.py and
+    tools/test.py do: keys the config does not have are found before the
+    merge (:func:`unknown_cfg_keys`), the loop and dataloader options are
+    checked after it (a UserError, one line), and only then are the unknown
+    keys warned about - a run that cannot start says one line."""
+    unknown = []
+    if options is not None:
+        unknown = unknown_cfg_keys(cfg, options)
+        cfg.merge_from_dict(options)
+    check_loop_cfgs(cfg)
+    check_dataloader_cfgs(cfg)
+    for msg in unknown:
+        warn(msg)
+
+
 def check_eval_parts(cfg) -> List[str]:
     """``val_*`` / ``test_*``: mmengine needs the loop, the dataloader and
     the evaluator all given or all None, and says so with a traceback. A
@@ -404,6 +420,7 @@ __all__ = [
     'UserError', 'run_tool', 'add_debug_flag', 'HelpFormatter',
     'positive_int', 'non_negative_float', 'check_file', 'check_writable_dir',
     'check_device', 'closest', 'did_you_mean', 'unknown_cfg_keys',
-    'warn_unknown_cfg_keys', 'check_loop_cfgs', 'warn',
+    'warn_unknown_cfg_keys', 'check_loop_cfgs', 'check_dataloader_cfgs',
+    'merge_cfg_options', 'warn',
     'sync_prompt_tokenizers', 'check_eval_parts'
 ]
