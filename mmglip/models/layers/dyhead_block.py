@@ -29,15 +29,20 @@ class _ConvNorm(nn.Module):
         self.conv = conv(channels, channels, 3, stride=stride, padding=1)
         self.bn = nn.GroupNorm(16, channels)
 
+    def _sampled_conv(self, x: Tensor, offset: Tensor,
+                      mask: Tensor) -> Tensor:
+        """``self.conv`` through grid_sample (all cores gather the
+        samples); the CPU shortcut under fast_inference_ops."""
+        c = self.conv
+        return modulated_deform_conv2d_sampled(x, offset, mask, c.weight,
+                                               c.bias, c.stride, c.padding,
+                                               c.dilation)
+
     def forward(self, x: Tensor, **dcn_args) -> Tensor:
         conv = self.conv
         if self.use_dcn and x.device.type == 'cpu' and conv.groups == 1 \
                 and conv.deform_groups == 1 and shortcut_allowed(self):
-            # fast_inference_ops: all cores gather the samples
-            def conv(x, offset, mask):
-                return modulated_deform_conv2d_sampled(
-                    x, offset, mask, self.conv.weight, self.conv.bias,
-                    self.conv.stride, self.conv.padding, self.conv.dilation)
+            conv = self._sampled_conv
         if self.use_dcn and _autocast_enabled(x.device.type):
             # mmcv's deformable conv is a custom op that autocast does not
             # cast (and that has no bf16 kernel): run it in the weights'
