@@ -178,28 +178,33 @@ def test_folded_attention_is_the_plain_function():
 
 
 def test_sampled_deformable_conv_is_mmcv_modulated_deform_conv():
-    """The grid_sample DCNv2 (DyHead's CPU shortcut under
+    """The gathered DCNv2 (DyHead's CPU shortcut under
     fast_inference_ops) against mmcv's kernel: strides 1 and 2, a batch of
-    two, offsets reaching over the border, levels of one row / column, and
-    offsets of the finer level (mmcv reads their first values); equal to
-    float rounding of the sample positions. In a DyHead conv the
+    two over more output positions than one block (_ROWS), offsets
+    reaching over the border, levels of one row / column, offsets of the
+    finer level (mmcv reads their first values), with and without bias;
+    equal to float rounding. In a DyHead conv the
     shortcut runs only inside the context, in eval mode, without
     gradients."""
     from mmcv.ops import ModulatedDeformConv2d
 
+    from mmglip.models.layers import deform_conv
     from mmglip.models.layers.deform_conv import \
         modulated_deform_conv2d_sampled
     from mmglip.models.layers.dyhead_block import _ConvNorm
     from mmglip.models.layers.fast_inference import fast_inference_ops
     torch.manual_seed(0)
+    assert 2 * 24 * 37 > deform_conv._ROWS  # the first case spans blocks
     # (input size, stride, batch, offsets' size if not the output's: a
     # level's offsets given to the conv of the coarser level, as DyHead)
-    for (h, w), stride, bsz, off_size in (
-            ((24, 37), 1, 2, None), ((24, 37), 2, 1, None),
-            ((1, 2), 1, 1, None), ((3, 1), 2, 1, None),
-            ((12, 19), 1, 2, (24, 37))):
-        conv = ModulatedDeformConv2d(16, 8, 3, stride=stride, padding=1)
-        torch.nn.init.normal_(conv.bias)
+    for (h, w), stride, bsz, off_size, bias in (
+            ((24, 37), 1, 2, None, True), ((24, 37), 2, 1, None, False),
+            ((1, 2), 1, 1, None, True), ((3, 1), 2, 1, None, True),
+            ((12, 19), 1, 2, (24, 37), True)):
+        conv = ModulatedDeformConv2d(16, 8, 3, stride=stride, padding=1,
+                                     bias=bias)
+        if bias:
+            torch.nn.init.normal_(conv.bias)
         x = torch.randn(bsz, 16, h, w)
         out_h, out_w = off_size or ((h - 1) // stride + 1,
                                     (w - 1) // stride + 1)

@@ -61,8 +61,8 @@ class GLIP(SingleStageDetector):
             ordinary tensors); layers take their shortcuts
             (``fast_inference_ops``): the X-MHA folds its visual projections
             into the attention (the same function in about half the
-            arithmetic), DyHead's deformable convs sample with
-            ``grid_sample`` on CPU (multi-threaded). The language model's
+            arithmetic), DyHead's deformable convs on CPU gather
+            their samples on every core, then one matrix product. The language model's
             own cache of a fixed prompt's features is
             ``language_model.cache_size``.
     """

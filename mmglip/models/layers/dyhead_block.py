@@ -31,8 +31,8 @@ class _ConvNorm(nn.Module):
 
     def _sampled_conv(self, x: Tensor, offset: Tensor,
                       mask: Tensor) -> Tensor:
-        """``self.conv`` through grid_sample (all cores gather the
-        samples); the CPU shortcut under fast_inference_ops."""
+        """``self.conv`` as a multi-threaded gather + one matrix product
+        (``deform_conv.py``); the CPU shortcut under fast_inference_ops."""
         c = self.conv
         return modulated_deform_conv2d_sampled(x, offset, mask, c.weight,
                                                c.bias, c.stride, c.padding,

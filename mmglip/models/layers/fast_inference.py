@@ -19,8 +19,8 @@ _ON = contextvars.ContextVar('mmglip_fast_inference_ops', default=False)
 def fast_inference_ops(enabled: bool = True) -> Iterator[None]:
     """Within this context, layers in eval mode without gradients take
     their inference shortcuts: the X-MHA folds its projections into the
-    attention, DyHead's deformable convs sample with ``grid_sample`` on
-    CPU."""
+    attention, DyHead's deformable convs on CPU gather their
+    samples on every core (``deform_conv.py``)."""
     token = _ON.set(enabled)
     try:
         yield
