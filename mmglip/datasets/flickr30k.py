@@ -23,6 +23,7 @@ from mmdet.datasets import Flickr30kDataset as MMDetFlickr30kDataset
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
+from mmglip.utils.images import missing_images
 from .annotation_file import (check_spans, finite_box, is_remote,
                               load_annotation_json)
 
@@ -141,18 +142,11 @@ class Flickr30kDataset(MMDetFlickr30kDataset):
         img_root = self.data_prefix.get('img', '')
         if self.check_images and not self.backend_args and \
                 not is_remote(img_root):
-            if img_root and not osp.isdir(img_root):
-                raise Flickr30kDataError(
-                    f'image folder {img_root} does not exist ('
-                    f'{self.ann_file} refers to it); {FLICKR30K_SOURCES}.')
-            files = sorted({e['file_name'] for e in entries})
-            missing = [f for f in files
-                       if not osp.isfile(osp.join(img_root, f))]
-            if missing:
-                raise Flickr30kDataError(
-                    f'{len(missing)} of the {len(files)} images of '
-                    f'{self.ann_file} are missing, e.g. '
-                    f'{osp.join(img_root, missing[0])}; {FLICKR30K_SOURCES}.')
+            problem = missing_images(
+                [osp.join(img_root, e['file_name']) for e in entries],
+                self.ann_file, FLICKR30K_SOURCES)
+            if problem:
+                raise Flickr30kDataError(problem)
         data_list = []
         for e in entries:
             if not e['phrases']:

@@ -46,6 +46,7 @@ from mmengine.utils import is_abs
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
+from mmglip.utils.images import missing_images
 from .annotation_file import (check_spans, finite_box, is_remote,
                               load_annotation_json)
 
@@ -284,17 +285,12 @@ class GroundingDataset(BaseDetDataset):
         if not self.check_images or self.backend_args or any(
                 is_remote(f) for f in folders.values()):
             return
-        files = sorted(set(paths))
-        missing = [p for p in files if not osp.isfile(p)]
-        if missing:
-            folder = osp.dirname(missing[0])
-            hint = f' (the folder {folder} does not exist)' \
-                if folder and not osp.isdir(folder) else ''
-            raise GroundingDataError(
-                f'{len(missing)} of the {len(files)} images of '
-                f'{self.ann_file} are missing, e.g. {missing[0]}{hint}; '
-                'put the images there or fix data_root / data_prefix / '
-                'img_prefixes (check_images=False skips this check).')
+        problem = missing_images(
+            paths, self.ann_file,
+            'put the images there or fix data_root / data_prefix / '
+            'img_prefixes (check_images=False skips this check)')
+        if problem:
+            raise GroundingDataError(problem)
 
     def _fit(self, caption: str, boxes: list) -> Tuple[str, list]:
         """The caption cut to ``max_tokens`` and the boxes within it."""

@@ -21,6 +21,7 @@ from mmdet.datasets import LVISV1Dataset as MMDetLVISV1Dataset
 
 from mmglip.registry import DATASETS
 from mmglip.utils.cli import UserError
+from mmglip.utils.images import missing_images
 from .annotation_file import finite_box, is_remote, load_annotation_json
 
 #: where the annotation files come from (named by every layout error)
@@ -126,22 +127,11 @@ def check_lvis(data, ann_file: str) -> None:
 def check_images_on_disk(data: dict, ann_file: str, img_root: str) -> None:
     """Every image of ``data`` under ``img_root``; one line naming the first
     missing one (or the missing folder) and where to get them."""
-    missing = []
-    for img in data['images']:
-        path = osp.join(img_root, image_file_name(img))
-        if not osp.isfile(path):
-            missing.append(path)
-    if not missing:
-        return
-    folder = osp.dirname(missing[0])
-    if not osp.isdir(folder):
-        raise LVISDataError(
-            f'image folder {folder} does not exist ({ann_file} refers to '
-            f'{len(missing)} image(s) in it); {COCO_SOURCES}, or set '
-            'data_root / data_prefix.img.')
-    raise LVISDataError(
-        f'{len(missing)} of the {len(data["images"])} images of {ann_file} '
-        f'are missing, e.g. {missing[0]}; {COCO_SOURCES}.')
+    problem = missing_images(
+        [osp.join(img_root, image_file_name(img)) for img in data['images']],
+        ann_file, f'{COCO_SOURCES}, or set data_root / data_prefix.img')
+    if problem:
+        raise LVISDataError(problem)
 
 
 @DATASETS.register_module()

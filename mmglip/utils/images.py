@@ -70,6 +70,29 @@ def decode_failure(path: str, exc: BaseException) -> ImageError:
     return ImageError(path, _reason(exc))
 
 
+def missing_images(paths: Sequence[str], ann_file: str,
+                   advice: str) -> Optional[str]:
+    """One line naming the images of ``ann_file`` that are not on disk, or
+    None when all are there.
+
+    The datasets that read image paths from an annotation file (LVIS,
+    Flickr30k, grounding) check them all before training or testing
+    starts: a missing folder is named as such, otherwise the count and the
+    first missing file; ``advice`` says where to get the images or what to
+    set.
+    """
+    files = sorted(set(paths))
+    missing = [p for p in files if not osp.isfile(p)]
+    if not missing:
+        return None
+    folder = osp.dirname(missing[0])
+    if folder and not osp.isdir(folder):
+        return (f'image folder {folder} does not exist ({ann_file} refers to '
+                f'{len(missing)} image(s) in it); {advice}.')
+    return (f'{len(missing)} of the {len(files)} images of {ann_file} are '
+            f'missing, e.g. {missing[0]}; {advice}.')
+
+
 #: file suffixes taken as images when a folder is listed
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 

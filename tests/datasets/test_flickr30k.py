@@ -111,4 +111,4 @@ def test_tools_test_names_bad_spans_and_missing_files(flickr_root, checkpoint,
     assert 'mdetr_annotations' in line and 'DenotationGraph' in line
     line = _test_tool(root, checkpoint, capsys, ann_file.name,
                       img='images/')
-    assert f'image folder {root}/images/ does not exist' in line
+    assert f'image folder {root}/images does not exist' in line

@@ -270,9 +270,8 @@ def test_missing_unreadable_files_and_images(raccoon):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', GroundingDataWarning)
         with pytest.raises(GroundingDataError, match=re.escape(
-                f'2 of the 2 images of {ann_file} are missing, e.g. '
-                f'{root}/images/raccoon-1.jpg (the folder {root}/images '
-                'does not exist)')):
+                f'image folder {root}/images does not exist ({ann_file} '
+                'refers to 2 image(s) in it); put the images there')):
             _dataset(root, ann_file, data_prefix=dict(img='images/'))
         assert len(_dataset(root, ann_file, check_images=False,
                             data_prefix=dict(img='images/'))) == 3
