@@ -24,9 +24,13 @@ def _infer(*args, wait=True):
     cmd = [sys.executable, 'tools/infer.py', *map(str, args)]
     env = {**os.environ, 'HF_HUB_OFFLINE': '1'}
     if not wait:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, text=True,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        # Ctrl-C as a terminal delivers it, even where this test runs with
+        # SIGINT ignored (a job started with '&' by a non-interactive shell):
+        # Python turns SIGINT into KeyboardInterrupt only if it is not
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
                           env=env)
 
