@@ -10,7 +10,6 @@ mmengine checkpoint ``{"state_dict": ..., "meta": ...}``. DST is written
 atomically and never overwritten unless --force is given.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 

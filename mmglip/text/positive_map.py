@@ -36,10 +36,10 @@ def name_warnings(tokenizer, names: Sequence[str]) -> List[str]:
     for name in names:
         ids = tokenizer(name, add_special_tokens=False)['input_ids']
         if ids and all(i == unk for i in ids):
-            out.append(f'{name!r} is only unknown tokens ({tokenizer.unk_token}'
-                       ') to the language model: it cannot be told apart '
-                       'from other such names; write it in words the '
-                       'vocabulary has')
+            out.append(f'{name!r} is only unknown tokens '
+                       f'({tokenizer.unk_token}) to the language model: it '
+                       'cannot be told apart from other such names; write '
+                       'it in words the vocabulary has')
         elif tuple(ids) in seen and seen[tuple(ids)] != name:
             out.append(f'{name!r} and {seen[tuple(ids)]!r} tokenize the '
                        'same: the model gives them the same scores')
@@ -105,4 +105,3 @@ def prompt_token_ids(tokenizer, prompt: Prompt,
                 f'caption {prompt.caption[:80]!r}.')
         token_ids.append(ids)
     return token_ids
-

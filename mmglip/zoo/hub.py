@@ -199,12 +199,12 @@ def _fetch(filename: str, repo_id: str, revision: str,
     with _lock(filename, quiet):
         if base is None:
             path, url, digests = from_hub(filename, repo_id, revision,
-                                           offline, quiet)
+                                          offline, quiet)
             ours = True
         else:
             path, url, digests, ours = from_mirror(base, filename,
-                                                    bool(sha256), offline,
-                                                    quiet)
+                                                   bool(sha256), offline,
+                                                   quiet)
         digests = pinned + digests
         if not digests:
             problem = ('no SHA-256 to verify it against (none pinned in the '

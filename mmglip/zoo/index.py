@@ -250,11 +250,11 @@ def _parse_model(raw: Dict, source: Path) -> ZooEntry:
     weights = _first(raw, 'Weights')
     if not config or not weights:
         raise ModelIndexError(f'{source}: model {name!r} needs Config and '
-                          'Weights.')
+                              'Weights.')
     if isinstance(weights, list):
         if len(weights) != 1:
-            raise ModelIndexError(f'{source}: model {name!r}: one Weights URL '
-                              'expected.')
+            raise ModelIndexError(f'{source}: model {name!r}: one Weights '
+                                  'URL expected.')
         weights = weights[0]
     results = []
     for res in _first(raw, 'Results', default=[]) or []:

@@ -340,4 +340,3 @@ def check_layout(model: Any, layout: Optional[Mapping], source: str) -> None:
             f'{describe_layout(neck.early_fuse, len(neck.blocks))}: this '
             'checkpoint is of another GLIP variant; pick the config that '
             'matches it (see model_zoo.md).')
-

@@ -51,7 +51,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def from_hub(filename: str, repo_id: str, revision: str,
-              offline: Optional[bool], quiet: bool):
+             offline: Optional[bool], quiet: bool):
     from huggingface_hub import constants, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import LocalEntryNotFoundError
     url = hf_hub_url(repo_id, filename, revision=revision)
@@ -98,7 +98,7 @@ def read_digest(text: Optional[str]) -> Optional[str]:
 
 
 def from_mirror(base: str, filename: str, pinned: bool,
-                 offline: Optional[bool], quiet: bool):
+                offline: Optional[bool], quiet: bool):
     if not _is_url(base):
         path = Path(base) / filename
         if not path.is_file():

@@ -102,8 +102,8 @@ def test_raccoon_voc_seeded_split(raccoon_odinw, tmp_path):
     counts = _counts(dst)
     assert sum(n for n, _ in counts.values()) == 200
     assert sum(b for _, b in counts.values()) == 217
-    assert {k: n for k, (n, _) in counts.items()} == dict(train=150,
-                                                           valid=30, test=20)
+    assert {k: n for k, (n, _) in counts.items()} == dict(
+        train=150, valid=30, test=20)
     assert result.categories == ['raccoon']
     # same seed: same split; another seed: another split
     names = sorted(os.listdir(RACCOON / 'images'))

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 RACCOON_MINI = REPO / 'demo' / 'data' / 'raccoon_mini'
 MINI_CONFIG = REPO / 'configs' / '_base_' / 'datasets' / 'raccoon_mini.py'
 
+
 @pytest.fixture(autouse=True)
 def _no_debug_env(monkeypatch):
     """User errors as users see them, whatever MMGLIP_DEBUG says here."""

@@ -33,8 +33,8 @@ def test_clean_file_loads(tmp_path):
     assert ds.get_data_info(1)['instances'][0]['bbox_label'] == 1
     assert ds.get_data_info(0)['text'] == ('cat', 'dog')
     # classes default to the file's categories, not COCO's 80
-    assert _build(tmp_path, classes=None).metainfo['classes'] == ('cat',
-                                                                    'dog')
+    assert _build(tmp_path, classes=None).metainfo['classes'] == (
+        'cat', 'dog')
 
 
 def test_box_partly_outside_is_clipped_with_a_warning(tmp_path):

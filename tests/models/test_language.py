@@ -16,7 +16,8 @@ def test_pretrained_minilm_features_and_mask():
     with torch.no_grad():
         out = lm(['raccoon', 'a raccoon next to a trash can'])
     assert out['hidden'].shape == (2, 256, 384)
-    # [CLS] rac ##co ##on [SEP]; [CLS] a rac ##co ##on next to a trash can [SEP]
+    # [CLS] rac ##co ##on [SEP];
+    # [CLS] a rac ##co ##on next to a trash can [SEP]
     assert out['masks'].sum(1).tolist() == [5, 11]
     assert torch.all(out['embedded'][0, 5:] == 0)
     assert torch.equal(out['embedded'][1, :11], out['hidden'][1, :11])

@@ -63,7 +63,8 @@ def test_dyhead_block_shapes_with_deformable_conv():
     block = GLIPDyHeadBlock(32, use_dcn=True).eval()
     torch.nn.init.normal_(block.offset.weight, std=0.01)
     # FPN sizes: each level the ceil-half of the one below
-    feats = [torch.randn(1, 32, h, w) for h, w in ((16, 20), (8, 10), (4, 5), (2, 3), (1, 2))]
+    feats = [torch.randn(1, 32, h, w)
+             for h, w in ((16, 20), (8, 10), (4, 5), (2, 3), (1, 2))]
     out = block(feats)
     assert [o.shape for o in out] == [f.shape for f in feats]
     plain = GLIPDyHeadBlock(32, use_dcn=False).eval()
@@ -218,8 +219,8 @@ def test_sampled_deformable_conv_is_mmcv_modulated_deform_conv():
         torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     block = _ConvNorm(16, 1, use_dcn=True).eval()
     x = torch.randn(1, 16, 12, 9)
-    args = dict(offset=torch.randn(1, 18, 12, 9), mask=torch.rand(1, 9, 12,
-                                                                   9))
+    args = dict(offset=torch.randn(1, 18, 12, 9),
+                mask=torch.rand(1, 9, 12, 9))
     calls = []
     import mmglip.models.layers.dyhead_block as dyhead_block
     original = dyhead_block.modulated_deform_conv2d_sampled

@@ -90,6 +90,7 @@ def test_same_box_for_two_classes_gets_one_combined_label(rgb):
     assert raccoon_px[2] - raccoon_px[1] > 100
     # the combined label is one region: on the label's middle row the
     # raccoon colour spans one run that is longer than the single label's
+
     def label_run(img):
         mask = _near(img, palette[0]) & ~_near(rgb, palette[0])
         # the label sits above the box: rows above its top outline

@@ -99,6 +99,7 @@ def test_clean_download_then_cache_hit(server, hf, monkeypatch):
         ('HEAD', f'/{REPO_ID}/resolve/main/{A}', None, 302),
         ('GET', f'/cdn/{KEY_A}?sig=1', None, 200)]
     # a cache hit: no transfer, no re-hash, no reload of the checkpoint
+
     def not_again(*args, **kwargs):
         raise AssertionError('verified again')
 
@@ -251,8 +252,8 @@ def test_two_processes_at_once(server, hf, source, monkeypatch):
         while not any('waiting for another download' in line
                       for e in errs for line in e):
             assert time.monotonic() < deadline, errs
-            assert all(p.poll() is None for p in procs), ''.join(sum(errs,
-                                                                   []))
+            assert all(p.poll() is None for p in procs), ''.join(
+                sum(errs, []))
             time.sleep(0.05)
     finally:
         server.gate.set()

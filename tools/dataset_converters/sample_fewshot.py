@@ -84,7 +84,7 @@ def main(argv=None):
     args = parse_args(argv)
     check_args(args)
     from mmglip.datasets.kshot import (FewShotWarning, category_counts,
-                                         load_coco, prepare_fewshot_split)
+                                       load_coco, prepare_fewshot_split)
     jobs = [(args.ann_file, args.split)]
     if args.val_ann:
         jobs.append((args.val_ann, 'val'))

@@ -387,4 +387,3 @@ class EfficientNetLite0(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-

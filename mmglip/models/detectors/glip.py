@@ -29,9 +29,9 @@ class GLIP(SingleStageDetector):
     with ``bbox_head.predict(fused, lang, batch_data_samples, rescale)``,
     once per chunk of a chunked class list (labels offset to the whole
     list; every chunk's detections kept, each chunk capped at
-    ``test_cfg.max_per_img`` as the official evaluation does). ``lang`` holds the
-    ``tokens`` the fusion neck hands on, their padding ``masks`` and per
-    sample the ``token_ids`` of each entity.
+    ``test_cfg.max_per_img`` as the official evaluation does). ``lang``
+    holds the ``tokens`` the fusion neck hands on, their padding ``masks``
+    and per sample the ``token_ids`` of each entity.
 
     Args:
         backbone, neck, data_preprocessor, init_cfg: as mmdet detectors.
@@ -61,9 +61,9 @@ class GLIP(SingleStageDetector):
             ordinary tensors); layers take their shortcuts
             (``fast_inference_ops``): the X-MHA folds its visual projections
             into the attention (the same function in about half the
-            arithmetic), DyHead's deformable convs on CPU gather
-            their samples on every core, then one matrix product. The language model's
-            own cache of a fixed prompt's features is
+            arithmetic), DyHead's deformable convs on CPU gather their
+            samples on every core, then one matrix product. The language
+            model's own cache of a fixed prompt's features is
             ``language_model.cache_size``.
     """
 

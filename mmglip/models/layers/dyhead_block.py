@@ -133,9 +133,8 @@ class GLIPDyHeadBlock(nn.Module):
             dcn_args = {}
             if self.offset is not None:
                 offset_mask = self.offset(feat)
-                dcn_args = dict(
-                    offset=offset_mask[:, :18], mask=offset_mask[:,
-                                                                 18:].sigmoid())
+                dcn_args = dict(offset=offset_mask[:, :18],
+                                mask=offset_mask[:, 18:].sigmoid())
             parts = [self.spatial_convs[1](feat, **dcn_args)]
             if level > 0:
                 parts.append(self.spatial_convs[2](feats[level - 1],
