@@ -26,7 +26,8 @@ def _infer(*args, wait=True):
     if not wait:
         # Ctrl-C as a terminal delivers it, even where this test runs with
         # SIGINT ignored (a job started with '&' by a non-interactive shell):
-        # Python turns SIGINT into KeyboardInterrupt only if it is not
+        # a Python process that starts with SIGINT ignored keeps ignoring it
+        # and never raises KeyboardInterrupt
         return subprocess.Popen(
             cmd, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
