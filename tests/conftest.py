@@ -11,6 +11,17 @@ SHARED_DATA = REPO.parent / 'shared' / 'data'
 DEMO_DATA = REPO / 'demo' / 'data'
 
 
+def require_shared(path: Path) -> Path:
+    """``path`` (under ../shared beside the checkout), or a test failure
+    that names it: CI's clone has the shared folder, so a missing shared
+    file is a broken set-up, never a reason to skip."""
+    if not Path(path).exists():
+        pytest.fail(f'shared test input {path} is missing: the folder '
+                    f'{REPO.parent / "shared"} beside the checkout holds '
+                    f'the real data the tests run on', pytrace=False)
+    return Path(path)
+
+
 @pytest.fixture(scope='session')
 def bert_dir(tmp_path_factory):
     """A local bert-base-uncased directory (config + vocab, no weights)."""

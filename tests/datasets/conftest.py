@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..tool_modules import REPO
+from ..conftest import require_shared
 from ..tool_modules import load_tool as _load_script
 
 CONVERTERS_DIR = str(REPO / 'tools' / 'dataset_converters')
@@ -28,9 +29,7 @@ RACCOON_TRAIN = REPO / 'demo' / 'data' / 'raccoon_mini' / 'train'
 
 
 def need(path: Path):
-    if not path.is_dir():
-        pytest.skip(f'real data {path} is missing (the shared data folder '
-                    f'{SHARED_DATA} beside the checkout holds it)')
+    require_shared(path)
 
 
 @pytest.fixture(scope='session')

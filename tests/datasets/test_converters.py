@@ -105,21 +105,39 @@ def test_raccoon_voc_seeded_split(raccoon_odinw, tmp_path):
     assert {k: n for k, (n, _) in counts.items()} == dict(
         train=150, valid=30, test=20)
     assert result.categories == ['raccoon']
-    # same seed: same split; another seed: another split
+    # the split depends on the seed only, not on the order names come in
     names = sorted(os.listdir(RACCOON / 'images'))
-    assert seeded_split(names, (0.75, 0.15, 0.1), 0) == seeded_split(
-        names, (0.75, 0.15, 0.1), 0)
-    assert seeded_split(names, (0.75, 0.15, 0.1), 1) != seeded_split(
-        names, (0.75, 0.15, 0.1), 0)
-    got = sorted(i['file_name'] for i in load(dst / 'valid' / ANN)['images'])
-    assert got == sorted(seeded_split(names, (0.75, 0.15, 0.1), 0)['valid'])
-    # boxes: VOC corners as they are, sizes from the image
-    coco = load(dst / 'train' / ANN)
-    first = {i['file_name']: i for i in coco['images']}
-    if 'raccoon-1.jpg' in first:
-        ann = next(a for a in coco['annotations']
-                   if a['image_id'] == first['raccoon-1.jpg']['id'])
-        assert ann['bbox'] == [81, 88, 441, 320]
+    split0 = seeded_split(names, (0.75, 0.15, 0.1), 0)
+    assert seeded_split(names[::-1], (0.75, 0.15, 0.1), 0) == split0
+    assert seeded_split(names, (0.75, 0.15, 0.1), 1) != split0
+    for part in ('train', 'valid', 'test'):
+        got = sorted(i['file_name']
+                     for i in load(dst / part / ANN)['images'])
+        assert got == sorted(split0[part]), part
+    # boxes: every VOC box, corners as they are (x, y, x2 - x, y2 - y),
+    # read here from the authors' XML files, in whichever split it went
+    import xml.etree.ElementTree as ET
+    expect = {}
+    for xml in (RACCOON / 'annotations').glob('*.xml'):
+        root = ET.parse(xml).getroot()
+        boxes = []
+        for obj in root.iter('object'):
+            b = {k: int(float(obj.find('bndbox').find(k).text))
+                 for k in ('xmin', 'ymin', 'xmax', 'ymax')}
+            boxes.append([b['xmin'], b['ymin'], b['xmax'] - b['xmin'],
+                          b['ymax'] - b['ymin']])
+        expect[root.find('filename').text] = sorted(boxes)
+    got = {}
+    for part in ('train', 'valid', 'test'):
+        coco = load(dst / part / ANN)
+        names_by_id = {i['id']: i['file_name'] for i in coco['images']}
+        for i in coco['images']:
+            got.setdefault(i['file_name'], [])
+        for a in coco['annotations']:
+            got[names_by_id[a['image_id']]].append(
+                [round(v) for v in a['bbox']])
+    assert {k: sorted(v) for k, v in got.items()} == expect
+    assert got['raccoon-1.jpg'] == [[81, 88, 441, 320]]
 
 
 def test_raccoon_voc_authors_split(tmp_path):

@@ -22,10 +22,8 @@ LITE = REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py'
 
 
 def need_shared_data():
-    import pytest
-    if not AQUARIUM.is_dir():
-        pytest.skip(f'real data {AQUARIUM} is missing (the shared data '
-                    f'folder {SHARED_DATA} beside the checkout holds it)')
+    from tests.conftest import require_shared
+    require_shared(AQUARIUM)
 
 
 def aquarium_image(stem):

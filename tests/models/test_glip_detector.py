@@ -32,7 +32,8 @@ def test_batch_of_two_matches_one_by_one(model):
                               single.pred_instances.scores, atol=1e-5)
         assert torch.allclose(b.pred_instances.bboxes,
                               single.pred_instances.bboxes, atol=1e-3)
-        assert set(b.pred_instances.label_names) <= {'raccoon', 'trash can'}
+        # score_thr 0: the top 100 hold both entities of the prompt
+        assert set(b.pred_instances.label_names) == {'raccoon', 'trash can'}
     # images of different sizes batch too (padded to the largest)
     images = list_images(str(DEMO_DATA / 'raccoon_mini/valid'))[:3]
     out = inference(model, images, 'raccoon', batch_size=3)
@@ -67,7 +68,9 @@ def test_caption_prompt_with_spans(model):
         dict(img_path=image, img_id=0, text=caption,
              tokens_positive=[[[2, 9]], [[25, 34]]]))
     out = model.test_step(pseudo_collate([data]))[0]
-    assert set(out.pred_instances.label_names) <= {'raccoon', 'trash can'}
+    # score_thr 0: detections of both spans, named by their caption text
+    assert len(out.pred_instances) > 0
+    assert set(out.pred_instances.label_names) == {'raccoon', 'trash can'}
     assert isinstance(out, DetDataSample)
 
 
