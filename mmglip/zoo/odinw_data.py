@@ -7,9 +7,10 @@ k-shot split files added where the zips have none.
 Written by hand (huggingface_hub downloads, but does not unpack, check or
 place a dataset): unpacking goes to a temporary folder beside the target and
 is renamed into place only when complete, so an interrupted call leaves no
-half-written task; a task folder that this module did not place is never
-touched; a second call finds each placed task by its marker file and does
-nothing.
+half-written task; a zip that does not unpack or fails its checks is not
+placed (and, when downloaded, set aside so that the next call fetches it
+anew); a task folder that this module did not place is never touched; a
+second call finds each placed task by its marker file and does nothing.
 """
 import json
 import os
@@ -17,6 +18,7 @@ import os.path as osp
 import shutil
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -112,13 +114,23 @@ ANN_SUFFIX = 'annotations_without_background.json'
 
 @dataclass
 class PlacedTask:
-    """What :func:`download_odinw` did for one zip."""
+    """What :func:`download_odinw` did for one zip: ``status`` is
+    ``placed``, ``already there`` or ``failed`` (the zip failed its checks:
+    ``errors`` says why, ``message`` in one line with what to do, and
+    nothing is at ``path``)."""
     name: str
     path: str
-    status: str  # 'placed' or 'already there'
+    status: str
     annotation_files: List[str] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
     generated_splits: List[str] = field(default_factory=list)
+    message: str = ''
+
+    def summary(self, shown: int = 2) -> str:
+        """The first errors, and how many more."""
+        more = len(self.errors) - shown
+        return '; '.join(self.errors[:shown]) + (
+            f' (and {more} more)' if more > 0 else '')
 
 
 def resolve_names(names: Sequence[str]) -> List[str]:
@@ -143,18 +155,26 @@ def resolve_names(names: Sequence[str]) -> List[str]:
     return out
 
 
-def _safe_extract(zip_path: str, dest: str) -> None:
+def _safe_extract(zip_path: str, dest: str) -> Optional[str]:
     """Unpack ``zip_path`` into ``dest``, refusing members that would land
-    outside it (absolute paths, ``..``)."""
+    outside it (absolute paths, ``..``). Returns why the zip cannot be
+    unpacked (not a zip, truncated, a damaged member), None when it was."""
     root = osp.realpath(dest)
-    with zipfile.ZipFile(zip_path) as zf:
-        for member in zf.infolist():
-            target = osp.realpath(osp.join(root, member.filename))
-            if target != root and not target.startswith(root + os.sep):
-                raise UserError(f'{zip_path}: member {member.filename!r} '
-                                'would be written outside the data root; '
-                                'not unpacking this file.')
-        zf.extractall(root)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for member in zf.infolist():
+                target = osp.realpath(osp.join(root, member.filename))
+                if target != root and not target.startswith(root + os.sep):
+                    raise UserError(
+                        f'{zip_path}: member {member.filename!r} would be '
+                        'written outside the data root; not unpacking this '
+                        'file.')
+            zf.extractall(root)
+    except (zipfile.BadZipFile, zlib.error, EOFError,
+            NotImplementedError) as e:
+        return (f'not a readable zip ({type(e).__name__}: '
+                f'{str(e) or "unexpected end of data"})')
+    return None
 
 
 def _task_folder(unpacked: str, name: str) -> str:
@@ -239,8 +259,9 @@ def read_marker(task_dir: str) -> Optional[dict]:
 def place_zip(zip_path: str, name: str, data_root: str,
               source: str = '') -> PlacedTask:
     """Unpack a verified ODinW zip into ``data_root/<name>`` (atomically),
-    check it and add k-shot files. Refuses a ``data_root/<name>`` that this
-    module did not place."""
+    check it and add k-shot files. A zip that does not unpack or whose
+    annotation files fail their checks is not placed (status ``failed``).
+    Refuses a ``data_root/<name>`` that this module did not place."""
     target = osp.join(data_root, name)
     if osp.exists(target):
         marker = read_marker(target)
@@ -253,16 +274,26 @@ def place_zip(zip_path: str, name: str, data_root: str,
                             marker.get('annotation_files', []),
                             marker.get('errors', []),
                             marker.get('generated_splits', []))
+        if placed.errors:  # placed by a release that placed failed tasks
+            placed.status = 'failed'
+            placed.message = (
+                f'{name}: {target} was placed by an earlier call although '
+                f'its checks failed ({placed.summary()}); it is not used: '
+                'delete it and run again to fetch the zip anew.')
         return placed
     os.makedirs(data_root, exist_ok=True)
     tmp = osp.join(data_root, f'.{name}.unpacking-{os.getpid()}')
     try:
         os.makedirs(tmp)
-        _safe_extract(zip_path, tmp)
+        unreadable = _safe_extract(zip_path, tmp)
+        if unreadable:
+            return PlacedTask(name, target, 'failed', errors=[unreadable])
         task_dir = _task_folder(tmp, name)
         placed = _check_task(task_dir)
-        if not placed.errors:
-            _add_fewshot_splits(task_dir, placed)
+        if placed.errors:
+            placed.path, placed.status = target, 'failed'
+            return placed
+        _add_fewshot_splits(task_dir, placed)
         with open(osp.join(task_dir, MARKER), 'w') as f:
             json.dump(dict(name=name, source=source,
                            zip_sha256=sha256_file(zip_path),
@@ -290,7 +321,9 @@ def _clean_stale(data_root: str) -> None:
 def download_odinw(names: Sequence[str], data_root: str, *,
                    mirror: Optional[str] = None,
                    offline: Optional[bool] = None, quiet: bool = False,
-                   log: Callable[[str], None] = print) -> List[PlacedTask]:
+                   log: Callable[[str], None] = print,
+                   error: Optional[Callable[[str], None]] = None
+                   ) -> List[PlacedTask]:
     """Fetch (verified), unpack and check ODinW datasets.
 
     Args:
@@ -299,38 +332,66 @@ def download_odinw(names: Sequence[str], data_root: str, *,
             ``data/odinw`` by default).
         mirror / offline / quiet: as for :func:`mmglip.zoo.hub.fetch_file`.
         log: where progress lines go.
+        error: where the one line of each task that failed goes (default:
+            ``log``).
 
     Returns:
         one :class:`PlacedTask` per zip. A task already placed by an earlier
-        call is neither fetched nor touched.
+        call is neither fetched nor touched. A zip that fails its checks is
+        not placed (status ``failed``); a downloaded one is set aside, so
+        that the next call fetches it anew.
     """
-    from mmglip.zoo.hub import fetch_file
+    from mmglip.zoo.hub import discard, fetch_file, mirror_in_force
     from mmglip.zoo.index import load_index
     zips = resolve_names(names)
     index = load_index()
     repo_id, revision = index.hub_repo, index.hub_revision
+    origin = mirror_in_force(mirror) or f'{repo_id} on the hub'
     _clean_stale(data_root)
     done = []
     for name in zips:
         target = osp.join(data_root, name)
-        if osp.exists(target) and read_marker(target) is not None:
+        if osp.exists(target):  # ours (else refused), placed or failed
             placed = place_zip('', name, data_root)
-            log(f'{name}: already in {target}')
+            if placed.status == 'failed':
+                (error or log)(placed.message)
+            else:
+                log(f'{name}: already in {target}')
             done.append(placed)
             continue
-        if osp.exists(target):
-            place_zip('', name, data_root)  # raises: not ours
         filename = f'{ODINW_HUB_FOLDER}/{name}.zip'
         path = fetch_file(filename, repo_id=repo_id, revision=revision,
                           mirror=mirror, offline=offline, quiet=quiet)
         placed = place_zip(os.fspath(path), name, data_root, source=filename)
+        if placed.status == 'failed':
+            placed.message = _failure(placed, filename, origin, path,
+                                      discard)
+            (error or log)(placed.message)
+            done.append(placed)
+            continue
         msg = (f'{name}: placed in {placed.path} '
                f'({len(placed.annotation_files)} annotation files')
         if placed.generated_splits:
             msg += (f', {len(placed.generated_splits)} k-shot files '
                     'generated by mmglip\'s sampler')
         log(msg + ')')
-        for err in placed.errors:
-            log(f'  error: {err}')
         done.append(placed)
     return done
+
+
+def _failure(placed: PlacedTask, filename: str, origin: str, path,
+             discard: Callable) -> str:
+    """The one line of a zip that failed its checks; a downloaded zip is
+    set aside, so that the next call fetches it anew (a mirror folder's
+    zip is the user's and stays)."""
+    head = (f'{placed.name}: {filename} from {origin} failed its checks: '
+            f'{placed.summary()}; nothing was placed in {placed.path}.')
+    try:
+        bad = discard(path)
+    except OSError as e:
+        return (f'{head} It could not be moved aside ({e}): delete {path} '
+                'and run again.')
+    if bad is None:
+        return f'{head} Replace {path} with the published zip and run again.'
+    return (f'{head} The zip was kept aside as {bad}: run again to fetch it '
+            'anew (if this persists, the source serves a broken zip).')

@@ -111,7 +111,7 @@ def from_mirror(base: str, filename: str, pinned: bool,
                                        ] if digest else [], False
     from huggingface_hub import constants
     url = f'{base}/{urllib.parse.quote(filename)}'
-    dest = zoo_home() / 'mirror' / filename
+    dest = mirror_copy(filename)
     side = dest.with_name(dest.name + '.sha256')
     if not dest.is_file():
         if offline or (offline is None and constants.is_offline_mode()):
@@ -131,10 +131,21 @@ def from_mirror(base: str, filename: str, pinned: bool,
                     'index.')
             side.parent.mkdir(parents=True, exist_ok=True)
             side.write_text(digest + '\n')
-        http_download(url, dest, quiet)
+        try:
+            http_download(url, dest, quiet)
+        except ZooError:
+            if not dest.with_name(dest.name + '.part').exists():
+                side.unlink(missing_ok=True)  # nothing of it is kept
+            raise
     digest = None if pinned or not side.is_file() else read_digest(
         side.read_text(errors='replace'))
     return dest, url, [(f'{url}.sha256', digest)] if digest else [], True
+
+
+def mirror_copy(filename: str) -> Path:
+    """Where a URL mirror's download of ``filename`` is kept (and found
+    again, whichever mirror brought it)."""
+    return zoo_home() / 'mirror' / filename
 
 
 def _get_text(url: str) -> Optional[str]:
@@ -161,11 +172,34 @@ def http_download(url: str, dest: Path, quiet: bool) -> None:
                      headers={'Accept-Encoding': 'identity'},
                      tqdm_class=_silent_tqdm() if quiet else None)
     except _transfer_errors() as e:
-        if getattr(getattr(e, 'response', None), 'status_code', 0) != 416:
-            kept = part.stat().st_size if part.exists() else 0
-            raise ZooError(
-                f'could not download {url} ({_first_line(e)}); {kept:,} bytes '
-                f'are kept in {part}: run the same command again to resume, '
-                'or check --mirror / MMGLIP_MIRROR.') from e
-        # 416: the part was complete already; verification decides
+        response = getattr(e, 'response', None)
+        status = getattr(response, 'status_code', 0)
+        if status != 416:  # 416: the part was complete already
+            raise _transfer_failed(url, part, status, response, e) from e
     os.replace(part, dest)
+
+
+def _transfer_failed(url: str, part: Path, status: int, response,
+                     exc: BaseException) -> ZooError:
+    """The one-line error of a failed mirror transfer; an empty ``part``
+    is removed (there is nothing to resume)."""
+    kept = part.stat().st_size if part.exists() else 0
+    if not kept:
+        part.unlink(missing_ok=True)
+    if 400 <= status < 500:  # the server's answer, not the network's
+        reason = getattr(response, 'reason_phrase', '') or 'client error'
+        earlier = (f'; the {kept:,} bytes of an earlier transfer stay in '
+                   f'{part}' if kept else '')
+        what = 'not found' if status == 404 else 'refused'
+        return ZooError(
+            f'{url}: {what} on the mirror ({status} {reason}), nothing was '
+            f'downloaded{earlier}. Check --mirror / MMGLIP_MIRROR: a URL '
+            'mirror serves each file as URL/<file>.')
+    if kept:
+        return ZooError(
+            f'could not download {url} ({_first_line(exc)}); {kept:,} bytes '
+            f'are kept in {part}: run the same command again to resume, or '
+            'check --mirror / MMGLIP_MIRROR.')
+    return ZooError(
+        f'could not download {url} ({_first_line(exc)}); nothing was kept. '
+        'Check the network and --mirror / MMGLIP_MIRROR, then run again.')

@@ -489,3 +489,144 @@ def test_mim_download_from_mirror(server, tmp_path):
     config = (dest / 'glip-t_a.py').read_text()
     assert 'early_fuse=False' in config and 'SwinTransformer' in config
     assert gets(server) == [(None, 200)]
+
+
+# ------------------------------------------- mirrors that fail (issue 19)
+def test_url_mirror_answering_404(server, hf):
+    """Not found on the mirror: said so, no 0-byte .part, no "resume"; a
+    part an earlier run left stays, and is said to."""
+    server.add(f'{REPO_ID}/{A}.sha256', b'0' * 64 + f'  {A}\n'.encode())
+    url = f'{server.mirror}/{A}'
+    with pytest.raises(hub.ZooError) as err:
+        hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+    msg = str(err.value)
+    assert msg.startswith(f'{url}: not found on the mirror (404 Not Found), '
+                          'nothing was downloaded.'), msg
+    assert 'resume' not in msg and '\n' not in msg
+    assert cached_files(hf) == []  # neither a .part nor the .sha256
+    part = hf / 'mmglip' / 'mirror' / f'{A}.part'
+    part.write_bytes(b'x' * 1000)
+    with pytest.raises(hub.ZooError) as err:
+        hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+    assert f'the 1,000 bytes of an earlier transfer stay in {part}' in str(
+        err.value)
+    assert part.read_bytes() == b'x' * 1000
+    assert gets(server) == [(None, 404), ('bytes=1000-', 404)]
+
+
+def test_url_mirror_unreachable_keeps_nothing(server, hf):
+    sha = server.add(KEY_A, official_checkpoint())
+    server.stop()
+    with pytest.raises(hub.ZooError) as err:
+        hub.fetch_file(A, repo_id=REPO_ID, revision='main', sha256=sha,
+                       mirror=server.mirror, quiet=True)
+    msg = str(err.value)
+    assert msg.startswith(f'could not download {server.mirror}/{A} (')
+    assert msg.endswith('nothing was kept. Check the network and --mirror / '
+                        'MMGLIP_MIRROR, then run again.')
+    assert 'resume' not in msg and cached_files(hf) == []
+
+
+@pytest.mark.parametrize('mirror', ['ftp://example.org/glip',
+                                    's3://bucket/glip'])
+def test_unsupported_mirror_url(hf, tmp_path, capsys, monkeypatch, cli,
+                                mirror):
+    """Not taken for a folder: one line, before any transfer."""
+    from mmglip.utils.cli import run_tool
+    with pytest.raises(hub.ZooError, match='URLs are not supported'):
+        hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+    scheme = mirror.split('/')[0]
+    for args in (['glip-t_a', '--mirror', mirror],
+                 ['--dataset', 'dice', '--data-root', str(tmp_path / 'o'),
+                  '--mirror', mirror]):
+        assert run_tool(cli.main, args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f'error: mirror {mirror} (--mirror / MMGLIP_MIRROR): '
+                       f'{scheme}// URLs are not supported; give a folder, a '
+                       'file:// URL or an http(s):// URL.')
+    monkeypatch.setenv('MMGLIP_MIRROR', mirror)
+    assert run_tool(cli.main, ['glip-t_a']) == 2
+    assert 'URLs are not supported' in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()
+
+
+@pytest.mark.parametrize('source', ['hub', 'url mirror'])
+def test_quarantine_keeps_one_copy_per_content(server, hf, source):
+    data = official_checkpoint(seed=10)
+    server.add(KEY_A, data)
+    mirror = server.mirror if source == 'url mirror' else None
+    server.modes[KEY_A] = 'flip'
+    for _ in range(3):  # the same wrong bytes, refused three times
+        with pytest.raises(hub.ZooError, match='refused'):
+            hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+    flipped, = quarantined(hf)
+    server.modes[KEY_A] = 'html'  # other wrong bytes: a second copy
+    with pytest.raises(hub.ZooError, match='refused'):
+        hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+    assert len(quarantined(hf)) == 2 and flipped in quarantined(hf)
+    assert sorted(p.read_bytes() for p in quarantined(hf)) == sorted(
+        [bytes(data[:len(data) // 2]) + bytes([data[len(data) // 2] ^ 1]) +
+         data[len(data) // 2 + 1:], hub_server_html()])
+    assert len(gets(server)) == 4  # each refused file was fetched anew
+
+
+def hub_server_html():
+    from .hub_server import HTML
+    return HTML
+
+
+# ------------------------------- a verified file is found by its name
+def test_url_mirror_download_is_found_by_name_offline(server, hf, cli,
+                                                      capsys, monkeypatch):
+    """tools/download.py NAME --mirror URL once; then the zoo name alone,
+    offline, finds it (the route of tools/infer.py --weights NAME), and a
+    new process with HF_HUB_OFFLINE=1 too; changed bytes are not used."""
+    from huggingface_hub import constants
+
+    from mmglip.zoo.weights import resolve_source
+    data = official_checkpoint(seed=11)
+    server.add(KEY_A, data)
+    assert cli.main(['glip-t_a', '--mirror', server.mirror, '--quiet']) == 0
+    copy = hf / 'mmglip' / 'mirror' / A
+    assert capsys.readouterr().out.strip() == str(copy)
+    server.stop()  # no network from here on
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    assert hub.fetch_weights('glip-t_a', quiet=True) == copy
+    assert resolve_source('glip-t_a')[0] == str(copy)
+    os.environ['HF_HUB_OFFLINE'] = '1'  # restored by the fixture
+    r = _run(['tools/download.py', 'glip-t_a', '--quiet'], cwd=REPO)
+    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, str(copy), '')
+    # as strict as from the mirror: one byte changed (same size, the record
+    # no longer matches) is refused, set aside and never used
+    changed = bytearray(data)
+    changed[len(data) // 3] ^= 1
+    copy.write_bytes(bytes(changed))
+    with pytest.raises(hub.ZooError, match='not in the Hugging Face cache'):
+        hub.fetch_weights('glip-t_a', quiet=True)
+    bad, = quarantined(hf)
+    assert bad.read_bytes() == bytes(changed) and not copy.exists()
+
+
+def test_url_mirror_finds_what_the_hub_brought(server, hf, monkeypatch):
+    from huggingface_hub import constants
+    data = official_checkpoint(seed=12)
+    server.add(KEY_A, data)
+    path = hub.fetch_weights('glip-t_a', quiet=True)
+    server.log.clear()
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    assert hub.fetch_weights('glip-t_a', mirror=server.mirror,
+                             quiet=True) == path
+    assert server.log == []
+
+
+def test_a_copy_with_no_digest_is_not_found_by_name(server, hf, monkeypatch):
+    """A file in the mirror cache without the .sha256 its download came
+    with has nothing to be verified against: not used."""
+    from huggingface_hub import constants
+    server.add(KEY_A, official_checkpoint(seed=13))
+    copy = hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+    copy.with_name(f'{A}.sha256').unlink()
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    with pytest.raises(hub.ZooError, match='not in the Hugging Face cache'):
+        hub.fetch_weights('glip-t_a', quiet=True)
+    assert copy.is_file()

@@ -2,6 +2,7 @@
 and marked, idempotent, safe to interrupt, never over a user's folder.
 The zip is built from the vendored real Raccoon images in the layout of the
 official Raccoon.zip."""
+import hashlib
 import json
 import zipfile
 
@@ -152,3 +153,131 @@ def test_download_through_the_hub_verified_and_idempotent(
     err = capsys.readouterr().err
     assert 'odinw_35/dice.zip' in err and len(err.strip().splitlines()) == 1
     assert not (root / 'dice').exists()
+
+
+# ------------------------------------------------------------------
+# a zip that fails its checks is not placed (issue 19, item 3)
+KEY_DICE = 'GLIPModel/GLIP/odinw_35/dice.zip'
+
+
+def _no_annotations_zip(path):
+    """A real zip of real images, without any annotation file."""
+    with zipfile.ZipFile(path, 'w') as zf:
+        for f in sorted((DEMO_DATA / 'raccoon_mini' / 'train').glob('*.jpg')):
+            zf.write(f, f'dice/export/{f.name}')
+    return path.read_bytes()
+
+
+def _quarantined(hf):
+    return sorted((hf / 'mmglip' / 'quarantine').glob('dice.zip.rejected-*'))
+
+
+def _download(tool, capsys, root, *extra):
+    from mmglip.utils.cli import run_tool
+    rc = run_tool(tool.main, ['--dataset', 'dice', '--data-root', str(root),
+                              '--quiet', *extra])
+    out, err = capsys.readouterr()
+    return rc, out.strip(), err.strip()
+
+
+@pytest.mark.parametrize('source', ['hub', 'url mirror'])
+def test_a_task_that_fails_its_checks_is_not_placed_and_fetched_anew(
+        raccoon_zip, server, hf, tmp_path, capsys, source):
+    """No annotation file in the zip: one error line, exit status 1,
+    nothing under --data-root, the zip set aside; the next call fetches
+    the (corrected) zip again instead of saying "already in"."""
+    from tests.tool_modules import load_tool
+    tool = load_tool('tools/download.py')
+    server.add(KEY_DICE, _no_annotations_zip(tmp_path / 'bad.zip'))
+    extra = ['--mirror', server.mirror] if source == 'url mirror' else []
+    root = tmp_path / 'odinw'
+    for attempt in (1, 2):  # the same broken zip twice: the same answer
+        rc, out, err = _download(tool, capsys, root, *extra)
+        assert rc == 1 and out == '', err
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith('error: dice: odinw_35/dice.zip from ')
+        assert ('failed its checks: no *annotations_without_background.json'
+                f' file in the zip; nothing was placed in {root / "dice"}'
+                in err), err
+        assert not (root / 'dice').exists()
+        assert [p.name for p in root.iterdir()] == []
+        bad, = _quarantined(hf)  # one copy of the same bytes, not two
+        assert f'kept aside as {bad}' in err
+        assert len(server.requests('GET', 'dice.zip')) == attempt
+    # the source is corrected: fetched again, placed, found next time
+    server.add(KEY_DICE, raccoon_zip.read_bytes())
+    rc, out, err = _download(tool, capsys, root, *extra)
+    assert (rc, out, err) == (0, str(root / 'dice'), '')
+    assert (root / 'dice' / 'Raccoon.v2-raw.coco/train').is_dir()
+    assert len(server.requests('GET', 'dice.zip')) == 3
+    assert _download(tool, capsys, root, *extra) == (0, str(root / 'dice'),
+                                                     '')
+    assert len(server.requests('GET', 'dice.zip')) == 3
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'damaged member'])
+def test_an_unreadable_zip_is_one_line(raccoon_zip, server, hf, tmp_path,
+                                       capsys, damage):
+    """A zip whose SHA-256 matches its .sha256 but which does not unpack
+    (cut short; a member's bytes changed, its CRC-32 then fails)."""
+    from tests.tool_modules import load_tool
+    tool = load_tool('tools/download.py')
+    data = raccoon_zip.read_bytes()
+    if damage == 'truncated':
+        data = data[:len(data) // 2]
+    else:  # the first member's data (after its 30-byte local header)
+        name_len = int.from_bytes(data[26:28], 'little')
+        extra_len = int.from_bytes(data[28:30], 'little')
+        at = 30 + name_len + extra_len + 100
+        data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+    server.add(KEY_DICE, data)
+    root = tmp_path / 'odinw'
+    rc, out, err = _download(tool, capsys, root, '--mirror', server.mirror)
+    assert rc == 1 and out == '' and len(err.splitlines()) == 1, err
+    assert 'failed its checks: not a readable zip (BadZipFile: ' in err
+    assert 'Traceback' not in err and not (root / 'dice').exists()
+    assert [p.name for p in root.iterdir()] == []  # no half-unpacked task
+    assert len(_quarantined(hf)) == 1
+
+
+def test_a_mirror_folders_zip_that_fails_stays_in_place(hf, tmp_path,
+                                                        capsys):
+    from tests.tool_modules import load_tool
+    tool = load_tool('tools/download.py')
+    folder = tmp_path / 'usb' / 'odinw_35'
+    folder.mkdir(parents=True)
+    data = _no_annotations_zip(folder / 'dice.zip')
+    (folder / 'dice.zip.sha256').write_text(
+        f'{hashlib.sha256(data).hexdigest()}  dice.zip\n')
+    root = tmp_path / 'odinw'
+    rc, out, err = _download(tool, capsys, root, '--mirror',
+                             str(tmp_path / 'usb'))
+    assert rc == 1 and out == '' and len(err.splitlines()) == 1, err
+    assert err.endswith(f'Replace {folder / "dice.zip"} with the published '
+                        'zip and run again.')
+    assert (folder / 'dice.zip').read_bytes() == data  # the user's file
+    assert not _quarantined(hf) and not (root / 'dice').exists()
+
+
+def test_a_task_placed_with_errors_by_an_earlier_release(raccoon_zip, hf,
+                                                         tmp_path, capsys):
+    """Such a folder is not reported "already in" with no reason: one line
+    says what failed and what to do; it is left as it is."""
+    from tests.tool_modules import load_tool
+    tool = load_tool('tools/download.py')
+    root = tmp_path / 'odinw'
+    odinw_data.place_zip(str(raccoon_zip), 'dice', str(root))
+    marker_path = root / 'dice' / odinw_data.MARKER
+    marker = json.loads(marker_path.read_text())
+    marker['errors'] = ['valid/annotations_without_background.json: image '
+                        'raccoon-1.jpg is missing']
+    marker_path.write_text(json.dumps(marker))
+    before = _tree(root)
+    rc, out, err = _download(tool, capsys, root, '--offline')
+    assert rc == 1 and out == '' and len(err.splitlines()) == 1, err
+    assert err == (f'error: dice: {root / "dice"} was placed by an earlier '
+                   'call although its checks failed (valid/annotations_'
+                   'without_background.json: image raccoon-1.jpg is '
+                   'missing); it is not used: delete it and run again to '
+                   'fetch the zip anew.')
+    assert _tree(root) == before
