@@ -279,7 +279,7 @@ def place_zip(zip_path: str, name: str, data_root: str,
             placed.message = (
                 f'{name}: {target} was placed by an earlier call although '
                 f'its checks failed ({placed.summary()}); it is not used: '
-                'delete it and run again to fetch the zip anew.')
+                'delete it and run again.')
         return placed
     os.makedirs(data_root, exist_ok=True)
     tmp = osp.join(data_root, f'.{name}.unpacking-{os.getpid()}')

@@ -278,6 +278,5 @@ def test_a_task_placed_with_errors_by_an_earlier_release(raccoon_zip, hf,
     assert err == (f'error: dice: {root / "dice"} was placed by an earlier '
                    'call although its checks failed (valid/annotations_'
                    'without_background.json: image raccoon-1.jpg is '
-                   'missing); it is not used: delete it and run again to '
-                   'fetch the zip anew.')
+                   'missing); it is not used: delete it and run again.')
     assert _tree(root) == before
