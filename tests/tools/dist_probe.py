@@ -3,7 +3,8 @@ saw and holds (imported by the test's config through ``custom_imports``).
 
 It turns off dropout (so that one process with batch 2 and two processes
 with batch 1 compute the same arithmetic), records every iteration's loss
-and prompts per process and saves each process's final weights.
+and prompts per process and saves each process's trainable weights at
+the start and all its weights at the end.
 """
 import json
 import os.path as osp
@@ -45,6 +46,8 @@ class DistProbeHook(Hook):
         torch.save({k: v.detach().cpu() for k, v in
                     model.state_dict().items()},
                    osp.join(runner.work_dir, f'weights_rank{rank}.pth'))
+        torch.save(self.start,
+                   osp.join(runner.work_dir, f'start_rank{rank}.pth'))
         moved = sum(not torch.equal(p.detach(), self.start[n])
                     for n, p in model.named_parameters() if n in self.start)
         with open(osp.join(runner.work_dir, f'losses_rank{rank}.json'),
