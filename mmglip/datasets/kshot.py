@@ -14,7 +14,9 @@ The official GLIP sampler, which this one reproduces image for image:
 
 So every category ends with at least ``k`` images holding it (hence at least
 ``k`` instances) when the data has that many; a category with fewer gets
-all of its images and a :class:`FewShotWarning` naming it. Images without
+all of its images and a :class:`FewShotWarning` naming it (for the
+splits written by :func:`prepare_fewshot_split`, as datasets make them: one
+line per category, attributed to the user's annotation file). Images without
 a usable box are never chosen.
 
 The subsets are written as COCO json files named
@@ -99,33 +101,27 @@ def category_counts(coco: dict) -> Tuple[Counter, Counter]:
     return images, boxes
 
 
-def sample_fewshot(coco: dict,
-                   shots: int,
-                   seed: int,
-                   source: str = '',
-                   split: str = 'train') -> dict:
-    """The k-shot subset of a COCO dict (a new dict; ``coco`` is unchanged).
-
-    Images and annotations keep their ids and file order; ``categories``
-    (and ``info`` / ``licenses``) are kept whole; a ``fewshot`` entry records
-    how the subset was made.
-
-    Warns (:class:`FewShotWarning`) for each category held by fewer than
-    ``shots`` images, naming it; the subset then takes what exists.
-    """
+def shortages(coco: dict, shots: int, split: str = 'train') -> List[str]:
+    """One message per category held by fewer than ``shots`` usable images
+    of ``coco`` (the sample then takes all of them)."""
     _check_shots(shots)
     n_boxes = category_counts(coco)[1]
     ids, cats_of = _candidates(coco)
     n_imgs = Counter(c for i in ids for c in cats_of[i])
+    out = []
     for cat in coco['categories']:
         have = n_imgs.get(cat['id'], 0)
         if have < shots:
-            warnings.warn(
-                f'{source or "annotations"}: category {cat["name"]!r} (id '
-                f'{cat["id"]}) is in only {have} usable image(s) '
-                f'({n_boxes.get(cat["id"], 0)} instance(s) in all), fewer '
-                f'than the {shots} shots asked for; the {split} sample takes '
-                'all of them.', FewShotWarning, stacklevel=2)
+            out.append(
+                f'category {cat["name"]!r} (id {cat["id"]}) is in only '
+                f'{have} usable image(s) ({n_boxes.get(cat["id"], 0)} '
+                f'instance(s) in all), fewer than the {shots} shots asked '
+                f'for; the {split} sample takes all of them.')
+    return out
+
+
+def _subset(coco: dict, shots: int, seed: int, source: str,
+            split: str) -> dict:
     kept = set(fewshot_image_ids(coco, shots, seed))
     out = {k: v for k, v in coco.items()
            if k not in ('images', 'annotations', 'categories', 'fewshot')}
@@ -143,6 +139,44 @@ def sample_fewshot(coco: dict,
         num_images=len(out['images']),
         num_annotations=len(out['annotations']))
     return out
+
+
+def sample_fewshot(coco: dict,
+                   shots: int,
+                   seed: int,
+                   source: str = '',
+                   split: str = 'train') -> dict:
+    """The k-shot subset of a COCO dict (a new dict; ``coco`` is unchanged).
+
+    Images and annotations keep their ids and file order; ``categories``
+    (and ``info`` / ``licenses``) are kept whole; a ``fewshot`` entry records
+    how the subset was made.
+
+    Warns (:class:`FewShotWarning`, at the line that called this) for each
+    category held by fewer than ``shots`` images, naming it and ``source``;
+    the subset then takes what exists.
+    """
+    for msg in shortages(coco, shots, split):
+        warnings.warn(f'{source or "annotations"}: {msg}', FewShotWarning,
+                      stacklevel=2)
+    return _subset(coco, shots, seed, source, split)
+
+
+#: what :func:`warn_shortages` has shown (its "default" action: once)
+_SHOWN: dict = {}
+
+
+def warn_shortages(ann_file: str, messages: Iterable[str]) -> None:
+    """Each message as a :class:`FewShotWarning` attributed to the user's
+    annotation file ``ann_file`` (shown as ``ann_file:0: FewShotWarning:
+    ...``, one line: neither a line of mmglip's source nor its path), each
+    once per process under Python's default filter; ``error`` / ``ignore``
+    / ``always`` filters and ``catch_warnings`` work as for any warning."""
+    path = osp.abspath(ann_file)
+    for msg in messages:
+        warnings.warn_explicit(msg, FewShotWarning, path, 0,
+                               module='mmglip.datasets.kshot',
+                               registry=_SHOWN)
 
 
 def _normalised(obj):
@@ -228,7 +262,8 @@ def prepare_fewshot_split(ann_file: str,
     path = osp.join(out_dir if out_dir is not None else
                     osp.dirname(osp.abspath(ann_file)),
                     fewshot_file_name(split, shots, seed))
-    subset = sample_fewshot(coco, shots, seed, source=ann_file, split=split)
+    warn_shortages(ann_file, shortages(coco, shots, split))
+    subset = _subset(coco, shots, seed, ann_file, split)
     return write_json_no_overwrite(subset, path)
 
 
@@ -266,7 +301,8 @@ def prepare_all(ann_file: str,
 
 __all__ = [
     'FewShotWarning', 'OFFICIAL_SHOTS', 'OFFICIAL_SEEDS', 'fewshot_file_name',
-    'fewshot_image_ids', 'category_counts', 'sample_fewshot',
+    'fewshot_image_ids', 'category_counts', 'sample_fewshot', 'shortages',
+    'warn_shortages',
     'write_json_no_overwrite', 'prepare_fewshot_split',
     'prepare_fewshot_splits', 'prepare_all', 'load_coco'
 ]

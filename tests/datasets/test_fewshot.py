@@ -170,3 +170,77 @@ def test_sample_fewshot_tool(aquarium_odinw, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("category 'jellyfish'") == 1  # val, 10 shots, once
     assert main(args) == 0  # identical: reused
+
+
+def test_shortage_of_a_dataset_split_is_one_line_naming_the_users_file(
+        aquarium_odinw, tmp_path):
+    """As a training run meets it: the Aquarium task's val dataset built
+    from its config with fewshot=dict(shots=10) (jellyfish: 9 images), two
+    seeds, Python's default warning filter and display. What is shown is
+    one line per short category, once, at the user's annotation file: no
+    line of mmglip's source, no path inside mmglip."""
+    import io
+
+    from mmengine.config import Config
+
+    from mmglip.registry import DATASETS
+    from ..conftest import REPO
+    dst, _ = aquarium_odinw
+    root = tmp_path / 'odinw'
+    (root / 'Aquarium').mkdir(parents=True)
+    (root / 'Aquarium' / 'Aquarium Combined.v2-raw-1024.coco').symlink_to(
+        dst, target_is_directory=True)
+    user_file = (root / 'Aquarium' / 'Aquarium Combined.v2-raw-1024.coco' /
+                 'valid' / ANN)
+    cfg = Config.fromfile(
+        str(REPO / 'configs/_base_/datasets/odinw/aquarium.py'))
+    shown = io.StringIO()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # what Python prints to stderr (source line looked up as it does)
+        shown.write(warnings.formatwarning(message, category, filename,
+                                           lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.simplefilter('default')
+        warnings.showwarning = show
+        for seed in (3, 30):
+            ds = cfg.val_dataloader.dataset.copy()
+            ds.update(data_root=str(root), fewshot=dict(
+                shots=10, seed=seed, out_dir=str(tmp_path / 'k')))
+            DATASETS.build(ds)
+    lines = [line for line in shown.getvalue().splitlines()
+             if 'FewShot' in line or 'jellyfish' in line or
+             line.startswith(' ')]
+    assert lines == [
+        f"{user_file}:0: FewShotWarning: category 'jellyfish' (id 2) is in "
+        'only 9 usable image(s) (155 instance(s) in all), fewer than the 10 '
+        'shots asked for; the val sample takes all of them.'], \
+        shown.getvalue()
+    assert 'kshot.py' not in shown.getvalue()
+    # both seeds' files were written, each holding all 9 jellyfish images
+    for seed in (3, 30):
+        sub = load(tmp_path / 'k' / f'fewshot_val_shot10_seed{seed}.json')
+        assert category_counts(sub)[0][2] == 9
+
+
+def test_prepare_fewshot_split_warning_is_a_fewshot_warning_at_the_file(
+        aquarium_odinw, tmp_path):
+    """The warning stays a FewShotWarning (filters, pytest.warns and
+    catch_warnings work), located at the annotation file, line 0: the
+    default display prints no source line."""
+    dst, _ = aquarium_odinw
+    val = str(dst / 'valid' / ANN)
+    with pytest.warns(FewShotWarning) as rec:
+        prepare_fewshot_split(val, 10, 3, str(tmp_path), split='val')
+    assert len(rec) == 1
+    w = rec[0]
+    assert (w.filename, w.lineno) == (val, 0)
+    shown = warnings.formatwarning(w.message, w.category, w.filename,
+                                   w.lineno)
+    assert shown.count('\n') == 1 and shown.startswith(f'{val}:0: ')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', FewShotWarning)
+        with pytest.raises(FewShotWarning, match="'jellyfish'"):
+            prepare_fewshot_split(val, 10, 30, str(tmp_path), split='val')
