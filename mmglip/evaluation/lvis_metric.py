@@ -13,15 +13,15 @@ adds what it lacks here:
 * ``outfile_prefix`` writes the evaluated detections to
   ``<prefix>.bbox.json`` (LVIS result format), ``format_only`` stops there;
 * no detections at all gives AP 0 instead of an IndexError in ``lvis``;
+* a key LVISEval cannot score (APr of a set without rare categories with
+  boxes: -1 in ``lvis``) is "n/a (no rare categories with boxes)" in the
+  printed table and NaN in the returned metrics (:func:`results_table`);
 * a missing annotation file is one line naming it and where to get it.
 """
 import contextlib
 import copy
-import json
 import logging
-import os
 import os.path as osp
-from collections import defaultdict
 from typing import Dict, Optional
 
 import numpy as np
@@ -31,6 +31,7 @@ from mmengine.logging import print_log
 
 from mmglip.datasets.lvis import LVIS_SOURCES, LVISDataError
 from mmglip.registry import METRICS
+from mmglip.utils.io import atomic_write_json
 
 #: the summary keys of LVISEval that are APs
 AP_KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
@@ -133,9 +134,7 @@ class LVISFixedAPMetric(MMDetLVISFixedAP):
         dets = self._top_detections(results)
         if self.outfile_prefix:
             path = f'{self.outfile_prefix}.bbox.json'
-            os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-            with open(path, 'w') as f:
-                json.dump(dets, f)
+            atomic_write_json(path, dets)
             print_log(f'LVIS detections written to {path}', logger='current')
         if self.format_only:
             return {}
@@ -143,12 +142,78 @@ class LVISFixedAPMetric(MMDetLVISFixedAP):
             print_log('LVISFixedAPMetric: no detections at all; every AP '
                       'is 0.', logger='current', level=logging.WARNING)
             return {k: 0.0 for k in AP_KEYS}
-        by_cat = defaultdict(list)  # LVISResults adds keys: give copies
-        for det in dets:
-            by_cat[det['category_id']].append(dict(det))
-        with numpy_float_alias():
-            metrics = super().compute_metrics(by_cat)
-        return {k: float(v) for k, v in metrics.items()}
+        from lvis import LVISEval, LVISResults
+
+        # (LVISResults adds keys to the dicts, already written above, and
+        # says it "assumes the results are in the correct format" whenever
+        # it is given a list: kept quiet)
+        with numpy_float_alias(), _quiet('lvis.results'):
+            found = LVISResults(self._lvis_api, dets, max_dets=-1)
+            lvis_eval = LVISEval(self._lvis_api, found, iou_type='bbox')
+            lvis_eval.params.max_dets = -1  # Fixed AP: no per-image cap
+            lvis_eval.run()
+        print_log('\n' + results_table(
+            lvis_eval.results, lvis_eval.params.iou_thrs,
+            lvis_eval.params.max_dets), logger='current')
+        # -1 (LVISEval's "nothing to score") -> NaN: see results_table
+        return {
+            k: float('nan') if v == -1 else float(v)
+            for k, v in lvis_eval.results.items() if k in AP_KEYS
+        }
 
 
-__all__ = ['LVISFixedAPMetric', 'numpy_float_alias', 'AP_KEYS']
+@contextlib.contextmanager
+def _quiet(name: str):
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+#: why LVISEval reports -1 for a key: the group it averages over has no
+#: ground-truth box in the evaluated images
+_GROUPS = dict(s='small boxes', m='medium boxes', l='large boxes',
+               r='rare categories with boxes',
+               c='common categories with boxes',
+               f='frequent categories with boxes')
+
+
+def absent_reason(key: str) -> str:
+    """Why ``key`` (``APr``, ``ARs@300``, ...) has no value: "no rare
+    categories with boxes", "no small boxes", "no boxes"."""
+    group = key[2:3]
+    return f'no {_GROUPS[group]}' if group in _GROUPS else 'no boxes'
+
+
+def results_table(results: Dict[str, float], iou_thrs,
+                  max_dets: int = -1) -> str:
+    """LVISEval's results as its ``print_results`` lays them out, with
+    "n/a (<reason>)" where it has -1 (a group without boxes: APr of a set
+    without rare categories), so the value is never read as a score.
+
+    The metric returns NaN for these keys, not -1: a number that no one
+    reads as a score, that ``max`` / best-checkpoint rules never pick, and
+    that an average over runs carries on (``numpy.nanmean`` skips it)
+    instead of being pulled down by -1.
+    """
+    lines = []
+    for key, value in results.items():
+        kind = 'Average Precision  (AP)' if key.startswith('AP') else \
+            'Average Recall     (AR)'
+        iou = (f'{float(key[2:4]) / 100:0.2f}' if key[2:4].isdigit() else
+               f'{iou_thrs[0]:0.2f}:{iou_thrs[-1]:0.2f}')
+        group = key[2:3]
+        area = group if group and group in 'sml' else 'all'
+        cats = group if group and group in 'rcf' else 'all'
+        shown = (f'n/a ({absent_reason(key)})' if value == -1 else
+                 f'{value:0.3f}')
+        lines.append(f' {kind} @[ IoU={iou:<9} | area={area:>6s} | '
+                     f'maxDets={max_dets:>3d} catIds={cats:>3s}] = {shown}')
+    return '\n'.join(lines)
+
+
+__all__ = ['LVISFixedAPMetric', 'numpy_float_alias', 'AP_KEYS',
+           'absent_reason', 'results_table']
