@@ -52,10 +52,12 @@ class Flickr30kMetric(MMDetFlickr30kMetric):
                          merge_boxes=merge_boxes,
                          collect_device=collect_device, prefix=prefix)
         self.ann_file = ann_file
-        self.targets = {
-            e['img_id']: e['phrase_boxes']
-            for e in read_flickr30k(ann_file, backend_args) if e['phrases']
-        }
+        entries = [e for e in read_flickr30k(ann_file, backend_args)
+                   if e['phrases']]
+        self.targets = {e['img_id']: e['phrase_boxes'] for e in entries}
+        #: {image id: image file name}, to tell files apart whose ids
+        #: coincide (tools/test.py checks the dataset against them)
+        self.file_names = {e['img_id']: e['file_name'] for e in entries}
         # boxes kept per phrase: the largest k, or all for the upper bound
         self._keep = None if -1 in self.topk else max(self.topk)
 
