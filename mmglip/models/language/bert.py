@@ -1,6 +1,9 @@
 """HF BERT as GLIP's language backbone."""
+import logging
 import os
+import re
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Dict, Sequence
 
 import torch
@@ -81,6 +84,92 @@ def load_tokenizer(name: str):
     return tokenizer
 
 
+class LanguageModelWeightsError(UserError, ValueError):
+    """Pretrained language-model weights that do not fit the model its
+    config describes (keys missing, or of another shape)."""
+
+
+#: checkpoint keys that :class:`BertLanguageBackbone` leaves out on purpose:
+#: the pooler (built with ``add_pooling_layer=False``: GLIP reads token
+#: features only) and the pre-training heads of ``BertForPreTraining`` /
+#: ``BertForMaskedLM`` checkpoints (``bert-base-uncased``)
+EXPECTED_UNUSED_KEYS = re.compile(r'^(bert\.)?(pooler|cls)\.')
+
+
+@contextmanager
+def _quiet_transformers_loading():
+    """transformers' own load report (a table of every unused key, e.g.
+    MiniLM's pooler on every glip-lite start) and its "Loading weights"
+    progress bar are held back while the weights are read;
+    :func:`load_pretrained_bert` reports what matters itself. Errors still
+    raise."""
+    from transformers.utils import logging as hf_logging
+
+    # the library's own level (the one ``set_verbosity`` sets), not a
+    # module logger's: some releases check a module logger's level and log
+    # something else when it is raised
+    verbosity = hf_logging.get_verbosity()
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity(max(verbosity, hf_logging.ERROR))
+    if bar:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
+def _key_list(keys, limit: int = 5) -> str:
+    keys = sorted(keys)
+    more = f' and {len(keys) - limit} more' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
+
+
+def load_pretrained_bert(bert, name: str) -> None:
+    """Load the pretrained weights of language model ``name`` into
+    ``bert`` (a ``transformers`` ``BertModel`` built from the same
+    config, without pooler).
+
+    Keys the checkpoint has and ``bert`` leaves out on purpose
+    (:data:`EXPECTED_UNUSED_KEYS`: the pooler, pre-training heads) are
+    dropped without a word. Any other unused checkpoint key is one warning
+    line; a weight the checkpoint lacks or holds in another shape (it would
+    stay randomly initialised) is a :class:`LanguageModelWeightsError`.
+    """
+    from mmengine.logging import print_log
+    with _quiet_transformers_loading():
+        pretrained, info = _load_hf(
+            'BertModel', name, add_pooling_layer=False,
+            ignore_mismatched_sizes=True, output_loading_info=True)
+    where = f'Language model {resolve_name(name)!r}'
+    mismatched = [f'{key}: {tuple(ckpt)} in the checkpoint, {tuple(model)} '
+                  'in the config'
+                  for key, ckpt, model in info.get('mismatched_keys') or ()]
+    missing = set(info.get('missing_keys') or ())
+    if missing or mismatched:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} weight(s) missing '
+                         f'({_key_list(missing)})')
+        if mismatched:
+            parts.append(f'{len(mismatched)} of another shape '
+                         f'({_key_list(mismatched, 3)})')
+        raise LanguageModelWeightsError(
+            f'{where}: its weights do not fit its config.json: '
+            f'{"; ".join(parts)}. Point the model at a directory whose '
+            'config.json and weights belong together.')
+    unused = sorted(key for key in info.get('unexpected_keys') or ()
+                    if not EXPECTED_UNUSED_KEYS.match(key))
+    if unused:
+        print_log(f'{where}: {len(unused)} checkpoint weight(s) that its '
+                  f'config.json has no place for are not used '
+                  f'({_key_list(unused)}).', logger='current',
+                  level=logging.WARNING)
+    bert.load_state_dict(pretrained.state_dict(), strict=True)
+
+
 @MODELS.register_module()
 class BertLanguageBackbone(BaseModule):
     """BERT token features for a batch of captions.
@@ -155,13 +244,7 @@ class BertLanguageBackbone(BaseModule):
     def init_weights(self) -> None:
         super().init_weights()
         if self.pretrained:
-            pretrained = _load_hf('BertModel', self.name,
-                                  add_pooling_layer=False)
-            missing, unexpected = self.bert.load_state_dict(
-                pretrained.state_dict(), strict=False)
-            if missing:
-                raise KeyError(f'BERT weights of {self.name!r} miss keys: '
-                               f'{missing[:5]} ...')
+            load_pretrained_bert(self.bert, self.name)
 
     def train(self, mode: bool = True):
         super().train(mode)
