@@ -94,4 +94,43 @@ def build_class_prompts(tokenizer,
                 f'shorter names (first: {names[0]!r}).')
         prompts.append(prompt)
         start += len(names)
+    if len(prompts) > 1:
+        _say_chunks_once(tokenizer, class_names, prompts, max_tokens,
+                         chunk_size)
     return prompts
+
+
+#: the class lists whose chunks were announced (once per process)
+_ANNOUNCED = set()
+
+
+def chunk_message(tokenizer, class_names: Sequence[str],
+                  prompts: Sequence[Prompt], max_tokens: int,
+                  chunk_size: Optional[int]) -> str:
+    """What :func:`build_class_prompts` did with a class list it split:
+    how many prompts (chunks), and why."""
+    longest = max(count_tokens(tokenizer, p.caption) for p in prompts)
+    if chunk_size is not None:
+        why = f'chunk_size={chunk_size} classes per prompt'
+    else:
+        whole = build_class_prompt(list(class_names)).caption
+        why = (f'all of them make a prompt of '
+               f'{count_tokens(tokenizer, whole)} tokens, more than the '
+               f'{max_tokens} the language model reads')
+    return (f'{len(class_names)} class names are run as {len(prompts)} '
+            f'prompts (chunks, the longest {longest} tokens), one after '
+            f'another: {why}.')
+
+
+def _say_chunks_once(tokenizer, class_names, prompts, max_tokens,
+                     chunk_size) -> None:
+    """Log :func:`chunk_message` at INFO level, once per class list."""
+    key = (tuple(class_names), max_tokens, chunk_size)
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
+    import logging
+
+    from mmengine.logging import print_log
+    print_log(chunk_message(tokenizer, class_names, prompts, max_tokens,
+                            chunk_size), logger='current', level=logging.INFO)

@@ -12,9 +12,16 @@ from .prompts import Prompt, PromptError
 
 def token_offsets(tokenizer, caption: str) -> List[List[int]]:
     """``[start, end)`` character offsets of each token of ``caption``,
-    special tokens included (as ``[0, 0]``), without padding."""
+    special tokens included (as ``[0, 0]``), without padding.
+
+    Captions longer than the model reads are measured here on purpose (to
+    be chunked or cut), so the tokenizer's "sequence length is longer than
+    the specified maximum ... indexing errors" warning is turned off
+    (``verbose=False``); what is done about the length is said by the
+    caller (:func:`mmglip.text.build_class_prompts`: the chunks).
+    """
     enc = tokenizer(caption, return_offsets_mapping=True,
-                    add_special_tokens=True)
+                    add_special_tokens=True, verbose=False)
     return [list(o) for o in enc['offset_mapping']]
 
 

@@ -139,3 +139,59 @@ def test_build_prompts_of_a_sample_text(tokenizer):
                            caption_prompt=[{}, {'suffix': ' x'}, {}])
     assert [c.caption for c in chunks] == ['a. b x', 'c']
     assert [c.label_offset for c in chunks] == [0, 2]
+
+
+def test_a_chunked_class_list_is_said_once_without_the_length_warning(
+        bert_dir, monkeypatch):
+    """A class list of more tokens than the tokenizer's model_max_length
+    (512): no "Token indices sequence length ... indexing errors" warning
+    from the tokenizer (the list is chunked, nothing is indexed past 512);
+    instead one INFO line says how many prompts were used and why, once
+    per class list."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from transformers import AutoTokenizer
+
+    from mmglip.text import chunking
+    tokenizer = AutoTokenizer.from_pretrained(bert_dir)  # a fresh "once"
+    monkeypatch.setattr(chunking, '_ANNOUNCED', set())
+    said = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            said.append((record.levelno, record.getMessage()))
+
+    keep = Keep(logging.DEBUG)
+    call_handlers = MMLogger.callHandlers
+    monkeypatch.setattr(MMLogger, 'callHandlers', lambda self, record: (
+        keep.handle(record), call_handlers(self, record)))
+    MMLogger.get_current_instance().setLevel(logging.INFO)
+    logging.getLogger('transformers').addHandler(keep)
+    try:
+        names = [f'{COCO[i % len(COCO)]} kind {i}' for i in range(300)]
+        for _ in range(3):
+            prompts = build_class_prompts(tokenizer, names)
+        fixed = build_class_prompts(tokenizer, names, chunk_size=40)
+    finally:
+        logging.getLogger('transformers').removeHandler(keep)
+    caption = '. '.join(n.replace('_', ' ') for n in names)
+    whole = len(tokenizer(caption, verbose=False)['input_ids'])
+    assert whole > 512
+
+    def longest(chunks):
+        return max(len(tokenizer(p.caption)['input_ids']) for p in chunks)
+
+    assert not any('indexing errors' in m or 'Token indices' in m
+                   for _, m in said), said
+    assert said == [
+        (logging.INFO,
+         f'300 class names are run as {len(prompts)} prompts (chunks, the '
+         f'longest {longest(prompts)} tokens), one after another: all of '
+         f'them make a prompt of {whole} tokens, more than the 256 the '
+         'language model reads.'),
+        (logging.INFO,
+         f'300 class names are run as {len(fixed)} prompts (chunks, the '
+         f'longest {longest(fixed)} tokens), one after another: '
+         'chunk_size=40 classes per prompt.')]
+    assert len(fixed) == 8 and len(prompts) > 1
