@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Evaluate a GLIP model (mmdet's tools/test.py flags).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out X.pkl] \
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out X.pkl] \\
         [--show-dir DIR] [--cfg-options key=value ...]
 
 CONFIG: a config file or a model name; CHECKPOINT: an mmglip checkpoint, an
@@ -10,7 +10,17 @@ are checked, and the weights read (a zoo model fetched), before the model is
 built; an error in them ends with one line naming it (exit status 2). The
 weights are loaded as by mmglip.apis.load_weights: a checkpoint of another
 GLIP variant is refused, missing / unexpected keys are reported (the
-evaluation goes on). --out never replaces an existing file.
+evaluation goes on).
+
+Before any inference, the metric's ground truth (test_evaluator.ann_file)
+must hold every image of the dataset (test_dataloader.dataset.ann_file);
+otherwise one line names both files. --out never replaces an existing file
+and is written before any metric runs: a metric that fails after the
+inference is one line naming it and the dump kept (score it again with
+tools/analysis/eval_metric.py CONFIG X.pkl), its traceback in the run's log
+file. Progress: images done / total, elapsed time and ETA at least every
+5 % of the images or 10 s. mmengine's environment, config and hook dumps go
+to the run's log file only.
 """
 import argparse
 import os
@@ -22,7 +32,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_file,
                               check_writable_dir, merge_cfg_options,
-                              run_tool)
+                              run_tool, warn)
 
 
 def parse_args(argv=None):
@@ -111,6 +121,57 @@ def load_checked_weights(runner, weights):
     return report
 
 
+def prepare_evaluation(runner, args):
+    """Build the test loop (the dataset is read, the metrics built), check
+    that the metrics' ground truth holds the dataset's images, put the
+    ``--out`` dump before the metrics and show progress. Returns the loop's
+    evaluator."""
+    from mmglip.evaluation import (DumpPredictions, EvalProgressHook,
+                                   ReportingEvaluator, check_images_covered,
+                                   dataset_images)
+    loop = runner.test_loop
+    old = loop.evaluator
+    dataset = loop.dataloader.dataset
+    source = f"the dataset's file {getattr(dataset, 'ann_file', '?')}"
+    for msg in check_images_covered(
+            dataset_images(dataset), source, old.metrics, here='the dataset',
+            fix='set test_evaluator.ann_file to the dataset\'s file (or '
+            'the dataset to the file scored)'):
+        warn(msg)
+    metrics = list(old.metrics)
+    if args.out is not None:
+        metrics.insert(0, DumpPredictions(out_file_path=args.out))
+    evaluator = ReportingEvaluator(metrics)
+    evaluator._dataset_meta = old._dataset_meta
+    loop.evaluator = evaluator
+    runner.register_hook(EvalProgressHook(), 'LOW')
+    return evaluator
+
+
+def metric_failure(runner, args, exc):
+    """The one line of a metric that failed after the inference (a
+    :class:`mmglip.evaluation.MetricFailed`); its traceback goes to the
+    run's log file."""
+    import traceback
+
+    from mmglip.utils.run_log import log_file_of
+    cause = exc.__cause__ or exc
+    runner.logger.error(
+        f'{exc}\n' + ''.join(traceback.format_exception(
+            type(cause), cause, cause.__traceback__)),
+        extra=dict(file_only=True))
+    if exc.kept:
+        msg = (f'{exc} after the inference; the predictions are kept in '
+               f'{exc.kept}: score them again with python '
+               f'tools/analysis/eval_metric.py {args.config} {exc.kept}'
+               + (' and the same --cfg-options' if args.cfg_options else ''))
+    else:
+        msg = (f'{exc} after the inference; the predictions were not kept '
+               '(--out X.pkl keeps them)')
+    log = log_file_of(runner.logger)
+    return UserError(msg + (f' (traceback in {log})' if log else ''))
+
+
 def main(argv=None):
     args = parse_args(argv)
     weights = check_args(args)
@@ -119,15 +180,16 @@ def main(argv=None):
     mmglip.register_all_modules()
     from mmglip.utils.distributed import setup_cpu_distributed
     setup_cpu_distributed(cfg, args.launcher)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    from mmglip.evaluation import MetricFailed
+    from mmglip.utils.run_log import build_runner
+    runner = build_runner(cfg)
     load_checked_weights(runner, weights)
     del weights  # the model holds them now
-    if args.out is not None:
-        from mmdet.evaluation import DumpDetResults
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
-    runner.test()
+    prepare_evaluation(runner, args)
+    try:
+        runner.test()
+    except MetricFailed as exc:
+        raise metric_failure(runner, args, exc) from exc
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train a GLIP model (mmdet's tools/train.py flags).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] \
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] \\
         [--amp] [--cfg-options key=value ...]
 
 CONFIG: a config file or a model name (glip-t_c, glip-lite, ...).
@@ -10,7 +10,8 @@ that can be read: a checkpoint cut short (a killed run, a full disk) is moved
 aside as <name>.incomplete, never deleted, and the one before it is used.
 When the work dir has no checkpoint, training starts from scratch and says
 so. Arguments are checked before the model is built; an error in them ends
-with one line naming it (exit status 2).
+with one line naming it (exit status 2). mmengine's environment, config and
+hook dumps go to the run's log file only (the console names it).
 """
 import argparse
 import os
@@ -119,10 +120,8 @@ def main(argv=None):
     mmglip.register_all_modules()
     from mmglip.utils.distributed import setup_cpu_distributed
     setup_cpu_distributed(cfg, args.launcher)
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
+    from mmglip.utils.run_log import build_runner
+    runner = build_runner(cfg)  # mmengine's dumps: in the log file only
     runner.train()
 
 
