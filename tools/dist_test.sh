@@ -2,7 +2,8 @@
 # Distributed evaluation with torchrun, one process per GPU:
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT as for
-# tools/dist_train.sh.
+# tools/dist_train.sh; the interpreter, the one-line mistakes and Ctrl-C
+# (exit 130) as there too.
 set -eo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: [NNODES=N NODE_RANK=R MASTER_ADDR=A PORT=P] $0 CONFIG CHECKPOINT GPUS [test.py args]" >&2

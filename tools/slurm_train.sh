@@ -6,12 +6,23 @@
 # Environment (mmdet's names): GPUS in all (default 8), GPUS_PER_NODE
 # (default 8, or GPUS when fewer), CPUS_PER_TASK (default 5), SRUN_ARGS
 # (more srun flags, e.g. "--quotatype=auto"). A run cut short continues
-# with the same command plus --resume.
+# with the same command plus --resume. The interpreter: $PYTHON, else the
+# checkout's .venv/bin/python, else `python` on PATH (the same path on the
+# compute nodes).
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: [GPUS=N] $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
     exit 2
 fi
+for name in GPUS GPUS_PER_NODE CPUS_PER_TASK; do
+    value=${!name:-}
+    if [ -n "$value" ] && ! [[ $value =~ ^[1-9][0-9]*$ ]]; then
+        echo "error: $name='$value': give an integer >= 1." >&2
+        exit 2
+    fi
+done
+source "$(dirname "$0")/lib/torchrun.sh"
+mmglip_python
 partition=$1 job=$2 config=$3 work_dir=$4
 shift 4
 gpus=${GPUS:-8}
@@ -28,5 +39,5 @@ srun_flags=(
 )
 PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" \
     srun "${srun_flags[@]}" \
-    python -u "$here/train.py" "$config" --work-dir="$work_dir" \
+    "$(command -v "$MMGLIP_PYTHON")" -u "$here/train.py" "$config" --work-dir="$work_dir" \
     --launcher slurm "$@"
