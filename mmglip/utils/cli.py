@@ -207,7 +207,9 @@ def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
     ``list`` (``a.0.b``) and new keys of a dict that does not exist yet
     below an existing one are checked up to the first missing part. A key
     right under a ``*_dataloader`` is fine when torch's DataLoader takes it
-    (mmengine passes it on).
+    (mmengine passes it on); a key of a dataloader's dataset (or of a
+    dataset inside a wrapper) when the dataset's class takes it
+    (:func:`constructor_options`).
     """
     out = []
     for key in (options or {}):
@@ -232,6 +234,17 @@ def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
                                f'{part!r}{did_you_mean(part, options)}; '
                                'torch\'s DataLoader does not take it')
                 break
+            if part not in node and _is_dataset_path(walked):
+                cls = _node_class(node)
+                options = None if cls is None else constructor_options(cls)
+                if options is not None:
+                    if part not in options:  # valid ones are used: fine
+                        out.append(
+                            f'--cfg-options {key}: {".".join(walked)} '
+                            f'({cls.__name__}) has no option {part!r}'
+                            f'{did_you_mean(part, options)}; the dataset '
+                            'would not build')
+                    break
             if part not in node:
                 where = '.'.join(walked) or 'the config'
                 hint = did_you_mean(part, [str(k) for k in node.keys()])
@@ -329,18 +342,116 @@ def check_dataloader_cfgs(cfg) -> None:
                     f'{", ".join(sorted(allowed))}.')
 
 
+def constructor_options(cls) -> Optional[set]:
+    """The keyword arguments ``cls(...)`` takes: the named parameters of
+    each ``__init__`` along its MRO, as far as each passes ``**kwargs`` on
+    to the next (``object`` takes none); None when a class hands
+    ``**kwargs`` to something that cannot be read (no signature)."""
+    import inspect
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        if klass is object:
+            return names
+        try:
+            params = inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            return None
+        names |= {
+            n for n, p in params.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        } - {'self'}
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            return names
+    return names
+
+
+# keys mmengine's build_from_cfg takes out of a config before it calls the
+# class
+_BUILD_KEYS = {'type', '_scope_'}
+
+
+def check_dataset_cfgs(cfg) -> None:
+    """The ``dataset`` of each ``*_dataloader`` against its class's
+    constructor (and its bases', see :func:`constructor_options`), and the
+    datasets inside wrappers (``dataset`` of RepeatDataset /
+    ClassBalancedDataset, each of ``datasets`` of a ConcatDataset): every
+    key of a dataset config becomes a keyword argument, so a typo such as
+    ``test_dataloader.dataset.ann_fle`` would fail in the runner with a
+    TypeError traceback. Raises a UserError naming the key, the class and
+    the closest option. A type the registries do not know is left to the
+    builder (it names it)."""
+    def visit(node, where):
+        if not hasattr(node, 'keys') or 'type' not in node:
+            return
+        cls = _node_class(node)
+        options = None if cls is None else constructor_options(cls)
+        if options is not None:
+            allowed = options | _BUILD_KEYS
+            for name in node:
+                if name not in allowed:
+                    raise UserError(
+                        f'{where}.{name}: {cls.__name__} has no option '
+                        f'{name!r}{did_you_mean(name, options)}; the '
+                        'dataset could not be built. Its options: '
+                        f'{", ".join(sorted(options))}.')
+        inner = node.get('dataset')
+        if hasattr(inner, 'keys'):
+            visit(inner, f'{where}.dataset')
+        inner = node.get('datasets')
+        if isinstance(inner, (list, tuple)):
+            for i, part in enumerate(inner):
+                visit(part, f'{where}.datasets.{i}')
+
+    for part in ('train', 'val', 'test'):
+        loader = cfg.get(f'{part}_dataloader')
+        if loader and hasattr(loader, 'keys'):
+            visit(loader.get('dataset'), f'{part}_dataloader.dataset')
+
+
+def _is_dataset_path(walked: List[str]) -> bool:
+    """``walked`` leads to a dataloader's dataset config, or to one inside
+    a wrapper (``.dataset`` / ``.datasets.N``)."""
+    return bool(walked) and walked[0].endswith('_dataloader') and (
+        walked[-1] == 'dataset' and len(walked) > 1
+        or len(walked) > 2 and walked[-2] == 'datasets')
+
+
+def _node_class(node):
+    """The dataset class a config dict's ``type`` names, or None."""
+    typ = node.get('type') if hasattr(node, 'get') else None
+    return typ if isinstance(typ, type) else _dataset_class(typ)
+
+
+def _dataset_class(typ):
+    """The class registered as ``typ`` (``'ODinWDataset'``,
+    ``'mmdet.CocoDataset'``) in mmglip's DATASETS registry (mmdet's and
+    mmengine's as parents), or None."""
+    if not isinstance(typ, str):
+        return None
+    from mmglip.registry import DATASETS
+    try:
+        return DATASETS.get(typ)
+    except Exception:  # noqa: BLE001 (an unknown scope: the builder's say)
+        return None
+
+
 def merge_cfg_options(cfg, options: Optional[Dict]) -> None:
     """Merge ``--cfg-options`` into ``cfg`` as tools/train.py and
     tools/test.py do: keys the config does not have are found before the
-    merge (:func:`unknown_cfg_keys`), the loop and dataloader options are
-    checked after it (a UserError, one line), and only then are the unknown
-    keys warned about - a run that cannot start says one line."""
+    merge (:func:`unknown_cfg_keys`), the loop, dataloader and dataset
+    options are checked after it (a UserError, one line), and only then
+    are the unknown keys warned about - a run that cannot start says one
+    line."""
     unknown = []
     if options is not None:
         unknown = unknown_cfg_keys(cfg, options)
         cfg.merge_from_dict(options)
     check_loop_cfgs(cfg)
     check_dataloader_cfgs(cfg)
+    check_dataset_cfgs(cfg)
     for msg in unknown:
         warn(msg)
 
@@ -421,6 +532,6 @@ __all__ = [
     'positive_int', 'non_negative_float', 'check_file', 'check_writable_dir',
     'check_device', 'closest', 'did_you_mean', 'unknown_cfg_keys',
     'warn_unknown_cfg_keys', 'check_loop_cfgs', 'check_dataloader_cfgs',
-    'merge_cfg_options', 'warn',
+    'constructor_options', 'check_dataset_cfgs', 'merge_cfg_options', 'warn',
     'sync_prompt_tokenizers', 'check_eval_parts'
 ]

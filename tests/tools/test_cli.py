@@ -1,5 +1,7 @@
 """What every command-line tool promises: a description and help for every
 argument, defaults shown; errors in the input as one line (exit 2)."""
+import os
+import re
 import subprocess
 import sys
 
@@ -113,3 +115,78 @@ def test_dataloader_options_are_checked_against_the_dataloader():
                        r"DataLoader .* has no option 'shuffel' \(did you "
                        r"mean 'shuffle'\?\)"):
         check_dataloader_cfgs(cfg)
+
+
+def test_dataset_options_are_checked_against_the_dataset_class():
+    """Keys of a dataloader's dataset (and of the datasets inside wrappers)
+    are keyword arguments of the dataset class: one its constructor (or a
+    base's) does not take is one error line with the closest option, before
+    anything is built - the builder itself would fail with a TypeError."""
+    from mmengine.config import Config
+
+    from mmglip.registry import DATASETS
+    from mmglip.utils.cli import (UserError, check_dataset_cfgs,
+                                  merge_cfg_options, unknown_cfg_keys)
+    path = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
+    cfg = Config.fromfile(path)
+    # an option the class takes is no "unknown key" (it will be used)
+    assert unknown_cfg_keys(cfg, {'test_dataloader.dataset.indices': 2,
+                                  'val_dataloader.dataset.lazy_init': 0}) \
+        == []
+    assert unknown_cfg_keys(cfg, {'test_dataloader.dataset.ann_fle': 1}) == [
+        '--cfg-options test_dataloader.dataset.ann_fle: '
+        "test_dataloader.dataset (ODinWDataset) has no option 'ann_fle' "
+        "(did you mean 'ann_file'?); the dataset would not build"]
+    # options of ODinWDataset itself and of mmengine's BaseDataset
+    merge_cfg_options(cfg, {'test_dataloader.dataset.check_images': True,
+                            'test_dataloader.dataset.indices': 2})
+    assert len(DATASETS.build(cfg.test_dataloader.dataset)) == 2
+    cfg = Config.fromfile(path)
+    with pytest.raises(UserError) as err:
+        merge_cfg_options(cfg, {'test_dataloader.dataset.ann_fle': 'x'})
+    msg = str(err.value)
+    assert msg.startswith(
+        "test_dataloader.dataset.ann_fle: ODinWDataset has no option "
+        "'ann_fle' (did you mean 'ann_file'?)")
+    assert '\n' not in msg and 'check_images' in msg and 'indices' in msg
+    # the check's claim, checked: the builder does fail on that key
+    with pytest.raises(TypeError, match='ann_fle'):
+        DATASETS.build(cfg.test_dataloader.dataset)
+    # wrappers: ConcatDataset's datasets, RepeatDataset's dataset
+    cfg = Config.fromfile(path)
+    part = cfg.test_dataloader.dataset
+    cfg.test_dataloader.dataset = dict(
+        type='ConcatDataset', datasets=[part, dict(
+            type='RepeatDataset', times=2, dataset=dict(part))])
+    check_dataset_cfgs(cfg)
+    assert len(DATASETS.build(cfg.test_dataloader.dataset)) == 3 * len(
+        DATASETS.build(part))
+    cfg.merge_from_dict(
+        {'test_dataloader.dataset.datasets.1.dataset.test_mdoe': True})
+    with pytest.raises(UserError, match=re.escape(
+            'test_dataloader.dataset.datasets.1.dataset.test_mdoe: '
+            "ODinWDataset has no option 'test_mdoe' (did you mean "
+            "'test_mode'?)")):
+        check_dataset_cfgs(cfg)
+    cfg.test_dataloader.dataset.datasets[1].dataset.pop('test_mdoe')
+    cfg.test_dataloader.dataset.datasets[1].time = 3
+    with pytest.raises(UserError, match=re.escape(
+            'test_dataloader.dataset.datasets.1.time: RepeatDataset has no '
+            "option 'time' (did you mean 'times'?)")):
+        check_dataset_cfgs(cfg)
+
+
+def test_a_typod_dataset_key_stops_train_with_one_line(tmp_path):
+    res = subprocess.run(
+        [sys.executable, 'tools/train.py',
+         'configs/glip_lite/glip-lite_raccoon-mini.py', '--check-only',
+         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+         'train_dataloader.dataset.ann_fle=x'],
+        cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert res.returncode == 2, res.stderr[-2000:]
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        "error: train_dataloader.dataset.ann_fle: ODinWDataset has no option "
+        "'ann_fle' (did you mean 'ann_file'?)")
