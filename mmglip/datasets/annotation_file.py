@@ -50,7 +50,9 @@ def finite_box(bbox) -> bool:
 def check_spans(spans, caption: str, where: str, error: Type[Exception],
                 hint: str = '') -> None:
     """``spans``: a non-empty list of ``[start, end]`` int character spans
-    inside ``caption``; else ``error`` naming ``where`` (+ ``hint``)."""
+    inside ``caption``, each with ``start < end``; else ``error`` naming
+    ``where`` (+ ``hint``): a reversed or empty span is called so, one
+    beyond the caption's ends is said to lie outside it."""
     if not (isinstance(spans, (list, tuple)) and len(spans) > 0 and all(
             isinstance(s, (list, tuple)) and len(s) == 2 and all(
                 isinstance(v, int) and not isinstance(v, bool) for v in s)
@@ -58,6 +60,14 @@ def check_spans(spans, caption: str, where: str, error: Type[Exception],
         raise error(f'{where}: {spans!r} is not a non-empty list of '
                     f'[start, end] character spans{hint}.')
     for beg, end in spans:
+        if end < beg:
+            raise error(f'{where}: span [{beg}, {end}] is reversed (its end '
+                        'comes before its start; spans are [start, end) '
+                        f'character offsets, e.g. [{end}, {beg}]){hint}')
+        if end == beg:
+            raise error(f'{where}: span [{beg}, {end}] is empty (end equals '
+                        'start; spans are [start, end) character offsets)'
+                        f'{hint}')
         if not 0 <= beg < end <= len(caption):
             raise error(f'{where}: span [{beg}, {end}] lies outside its '
                         f'caption (length {len(caption)}): {caption!r}'

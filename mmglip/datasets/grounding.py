@@ -31,10 +31,13 @@ after loading: the language model reads at most ``max_tokens`` tokens
 ([CLS] and [SEP] included), so a longer caption is cut after the last token
 that fits, and the boxes with a span beyond the cut (and entities left
 without a box) are dropped; boxes whose ``tokens_positive`` is empty (no
-phrase: the official model gives them no positive token) are dropped; an
-image left without a box is dropped. Everything else that is wrong is a
-:class:`GroundingDataError`, one line naming the file, the entry and the
-value; an image entry with no box is one too (remove the entry).
+phrase: the official model gives them no positive token) are dropped; boxes
+that lie wholly outside their image (no pixel of the ``width`` x ``height``
+image inside them: they would train on nothing) are dropped, the first few
+named by annotation id; an image left without a box is dropped. Everything
+else that is wrong is a :class:`GroundingDataError`, one line naming the
+file, the entry and the value; an image entry with no box is one too
+(remove the entry).
 """
 import os.path as osp
 import warnings
@@ -73,22 +76,33 @@ def _spans(spans, caption: str, where: str) -> List[List[int]]:
     return [list(s) for s in spans]
 
 
+def _outside(bbox, width, height) -> bool:
+    """``[x, y, w, h]`` has no area inside a ``width`` x ``height`` image.
+    """
+    x, y, w, h = bbox
+    return x >= width or y >= height or x + w <= 0 or y + h <= 0
+
+
 def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
-                                                              int]:
+                                                              dict]:
     """Read and check an MDETR-format grounding file.
 
     Returns:
-        (entries, boxes without a phrase). One entry per image entry
-        (caption), in file order: ``img_id``, ``file_name``, ``width``,
-        ``height``, ``caption``, ``data_source`` (None when absent) and
-        ``boxes``: ``(bbox [x1, y1, x2, y2], spans)`` in annotation order,
-        boxes with an empty ``tokens_positive`` left out (counted).
+        (entries, left out). One entry per image entry (caption), in file
+        order: ``img_id``, ``file_name``, ``width``, ``height``,
+        ``caption``, ``data_source`` (None when absent) and ``boxes``:
+        ``(bbox [x1, y1, x2, y2], spans)`` in annotation order. Left out:
+        ``no_phrase``, how many boxes had an empty ``tokens_positive``;
+        ``outside``, per box wholly outside its image
+        ``(annotation id, image id, bbox, width, height)``. An entry whose
+        boxes all lie outside its image has no boxes.
 
     Raises:
         GroundingDataError: the file is missing or malformed, an entry has
             no caption, a span lies outside its caption, an annotation names
             an unknown image or has a bad bbox, an image entry has no box or
-            none with a phrase.
+            none with a phrase (an entry whose boxes all lie outside
+            the image is returned without boxes: the caller drops it).
     """
     data = load_annotation_json(ann_file, backend_args, GroundingDataError,
                                 'grounding', MDETR_SOURCES)
@@ -132,8 +146,8 @@ def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
         entries[iid] = dict(
             img_id=iid, file_name=img['file_name'], width=w, height=h,
             caption=caption, data_source=img.get('data_source'),
-            boxes=[], num_anns=0)
-    no_phrase = 0
+            boxes=[], num_anns=0, outside=0)
+    no_phrase, outside = 0, []
     for ann in data['annotations']:
         if not isinstance(ann, dict):
             raise GroundingDataError(
@@ -162,10 +176,15 @@ def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
             no_phrase += 1
             continue
         spans = _spans(spans, entry['caption'], f'{where}: tokens_positive')
+        if _outside(bbox, entry['width'], entry['height']):
+            outside.append((aid, iid, list(bbox), entry['width'],
+                            entry['height']))
+            entry['outside'] += 1
+            continue
         x, y, w, h = bbox
         entry['boxes'].append(([x, y, x + w, y + h], spans))
     for entry in entries.values():
-        if not entry['boxes']:
+        if not entry['boxes'] and not entry['outside']:
             where = f'{ann_file}: image id {entry["img_id"]}'
             if entry['num_anns']:
                 raise GroundingDataError(
@@ -176,7 +195,7 @@ def read_grounding(ann_file: str, backend_args=None) -> Tuple[List[dict],
             raise GroundingDataError(
                 f'{where} ({entry["file_name"]}) has no box: nothing to '
                 'ground; remove the entry from "images".')
-    return list(entries.values()), no_phrase
+    return list(entries.values()), dict(no_phrase=no_phrase, outside=outside)
 
 
 @lru_cache(maxsize=None)
@@ -235,6 +254,8 @@ class GroundingDataset(BaseDetDataset):
     """
 
     METAINFO = dict(classes=())
+    #: boxes outside their image named in the warning (the rest counted)
+    MAX_NAMED = 3
 
     def __init__(self, *args, tokenizer=None, max_tokens: int = 256,
                  img_prefixes: Optional[Dict[str, str]] = None,
@@ -252,7 +273,9 @@ class GroundingDataset(BaseDetDataset):
         self.img_prefixes = None if img_prefixes is None else \
             dict(img_prefixes)
         self.check_images = check_images
-        self.dropped = dict(boxes=0, captions=0, images=0, no_phrase=0)
+        self.dropped = dict(boxes=0, captions=0, images=0, no_phrase=0,
+                            outside=0)
+        self._outside: List[tuple] = []
         super().__init__(*args, **kwargs)
 
     @property
@@ -305,8 +328,10 @@ class GroundingDataset(BaseDetDataset):
         return caption[:cut], kept
 
     def load_data_list(self) -> List[dict]:
-        entries, self.dropped['no_phrase'] = read_grounding(
-            self.ann_file, self.backend_args)
+        entries, left_out = read_grounding(self.ann_file, self.backend_args)
+        self.dropped['no_phrase'] = left_out['no_phrase']
+        self._outside = left_out['outside']
+        self.dropped['outside'] = len(self._outside)
         folders = self._folders(entries)
         key = None if self.img_prefixes is None else 'data_source'
         paths = [osp.join(folders[e[key] if key else None], e['file_name'])
@@ -347,6 +372,17 @@ class GroundingDataset(BaseDetDataset):
         if d['no_phrase']:
             parts.append(f'{d["no_phrase"]} boxes without a phrase (empty '
                          'tokens_positive) were dropped')
+        if d['outside']:
+            shown = self._outside[:self.MAX_NAMED]
+            named = ', '.join(
+                f'annotation id {aid} (image id {iid}): bbox {bbox} in a '
+                f'{w}x{h} image' for aid, iid, bbox, w, h in shown)
+            more = len(self._outside) - len(shown)
+            parts.append(
+                f'{d["outside"]} boxes lie wholly outside their image and '
+                f'were dropped ({named}'
+                + (f', and {more} more' if more else '') + '; fix the '
+                'bbox [x, y, width, height] or the image\'s width / height)')
         if d['images']:
             parts.append(f'{d["images"]} images were left without a box and'
                          ' dropped')

@@ -191,7 +191,8 @@ def test_long_caption_is_cut_at_the_token_limit(raccoon):
     assert '3 boxes of 2 captions lie beyond the 256-token limit and were ' \
         'dropped' in msgs[0]
     assert '1 images were left without a box and dropped' in msgs[0]
-    assert ds.dropped == dict(boxes=3, captions=2, images=1, no_phrase=0)
+    assert ds.dropped == dict(boxes=3, captions=2, images=1, no_phrase=0,
+                              outside=0)
     # short captions are not tokenized (the long one: whole, and its cut)
     assert long_cap in tok.seen
     assert all(long_cap.startswith(t) for t in tok.seen)
@@ -225,6 +226,14 @@ BAD = [
         tokens_positive=[[5, 500]]),
      r'annotation id 1 \(image id 10\): tokens_positive: span \[5, 500\] '
      'lies outside its caption'),
+    ('span_reversed', lambda d: d['annotations'][0].update(
+        tokens_positive=[[9, 2]]),
+     r'annotation id 1 \(image id 10\): tokens_positive: span \[9, 2\] '
+     r'is reversed \(its end comes before its start; .*e\.g\. \[2, 9\]\); '
+     'fix or remove the annotation$'),
+    ('span_empty', lambda d: d['annotations'][0].update(
+        tokens_positive=[[4, 4]]),
+     r'span \[4, 4\] is empty'),
     ('unknown_image', lambda d: d['annotations'][4].update(image_id=77),
      r'annotation id 5 \(image id 77\): image id 77 is not in "images"'),
     ('nan_box', lambda d: d['annotations'][1].update(
@@ -254,6 +263,46 @@ def test_bad_files_are_one_line_errors(raccoon, name, change, text):
                            match=re.escape(str(path)) + '.*' + text) as err:
             _dataset(root, path)
     assert '\n' not in str(err.value)
+
+
+def test_boxes_wholly_outside_their_image_are_dropped_and_named(raccoon):
+    """A box with no pixel inside its image (beyond the right edge, above
+    the top, or starting exactly at the bottom edge) is dropped and named
+    by annotation id in the one warning; a box partly inside stays; an
+    image left with no box inside goes too."""
+    root, info = raccoon
+    _, data = _flickr(root, info)
+    w12, h12, _ = info['raccoon-12']
+    w1, h1, _ = info['raccoon-1']
+    anns = {a['id']: a for a in data['annotations']}
+    # image 10 (raccoon-12): annotations 1-3 have phrases, 4 has none
+    anns[1]['bbox'] = [w12 + 5, 10, 30, 30]      # right of the image
+    anns[2]['bbox'] = [20, -60, 40, 60]           # ends at the top edge
+    anns[3]['bbox'] = [w12 - 10, h12 - 10, 40, 40]  # partly inside: kept
+    # image 11 (raccoon-1): its only box starts at the bottom edge
+    anns[5]['bbox'] = [0, h1, 10, 10]
+    path = root / 'outside.json'
+    path.write_text(json.dumps(data))
+    with pytest.warns(GroundingDataWarning) as record:
+        ds = _dataset(root, path)
+    msgs = [str(r.message) for r in record]
+    assert len(msgs) == 1 and '\n' not in msgs[0], msgs
+    msg = msgs[0]
+    assert msg.startswith(f'{path}: ')
+    assert '3 boxes lie wholly outside their image and were dropped' in msg
+    assert f'annotation id 1 (image id 10): bbox [{w12 + 5}, 10, 30, 30] ' \
+        f'in a {w12}x{h12} image' in msg
+    assert 'annotation id 2 (image id 10): bbox [20, -60, 40, 60]' in msg
+    assert f'annotation id 5 (image id 11): bbox [0, {h1}, 10, 10]' in msg
+    assert 'annotation id 3 ' not in msg
+    assert '1 images were left without a box and dropped' in msg
+    assert ds.dropped['outside'] == 3 and ds.dropped['images'] == 1
+    # image 11 is gone; image 10 keeps only the box partly inside
+    assert [ds[i]['img_id'] for i in range(len(ds))] == [10, 12]
+    boxes = [i['bbox'] for i in ds[0]['instances']]
+    x, y = w12 - 10, h12 - 10
+    assert boxes == [[x, y, x + 40, y + 40]]
+    assert ds[0]['tokens_positive'] == [[[0, 12], _span(CAP0, 'one raccoon')]]
 
 
 def test_missing_unreadable_files_and_images(raccoon):

@@ -4,7 +4,7 @@ import pytest
 
 from mmglip.datasets import ODinWDataError, ODinWDataWarning, validate_coco
 from mmglip.registry import DATASETS
-from .conftest import load_tool, write_coco, write_image
+from .conftest import ANN, RACCOON_TRAIN, load_tool, write_coco, write_image
 
 CATS = [(1, 'cat'), (2, 'dog')]
 
@@ -64,6 +64,49 @@ def test_zero_area_and_outside_boxes_are_dropped_with_a_warning(tmp_path):
     assert ds.get_data_info(1)['instances'] == []
     kinds = sorted(i.kind for i in ds.validation_report.warnings)
     assert kinds == ['box_outside', 'zero_area', 'zero_area']
+
+
+def test_real_box_moved_outside_its_image_is_dropped_and_named(tmp_path):
+    """The embedded Raccoon task's real file, one box moved beyond its
+    image's right edge: the warning (one line for it) names the file and
+    the annotation id, and that box alone is missing once loaded."""
+    import json
+    import shutil
+    import warnings
+    root = tmp_path / 'raccoon_mini'
+    shutil.copytree(RACCOON_TRAIN, root / 'train')
+    ann_file = root / 'train' / ANN
+    coco = json.loads(ann_file.read_text())
+    task = dict(name='raccoon_mini', root='raccoon_mini/',
+                classes=('raccoon', ))
+
+    def build():
+        return DATASETS.build(dict(
+            type='ODinWDataset', data_root=str(tmp_path), task=task,
+            split='train', pipeline=[], serialize_data=False))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ODinWDataWarning)
+        before = build()  # the file as shipped: no warning
+    counts = {i['img_id']: len(i['instances']) for i in before.data_list}
+    ann = coco['annotations'][0]
+    img = next(i for i in coco['images'] if i['id'] == ann['image_id'])
+    ann['bbox'] = [img['width'] + 5, 10, 30, 30]
+    ann_file.write_text(json.dumps(coco))
+    with pytest.warns(ODinWDataWarning) as rec:
+        after = build()
+    lines = [ln for r in rec for ln in str(r.message).splitlines()
+             if f'annotation id {ann["id"]} ' in ln]
+    assert len(lines) == 1, [str(r.message) for r in rec]
+    assert str(ann_file) in lines[0]
+    assert f"(image id {img['id']}, {img['file_name']!r})" in lines[0]
+    assert f"in a {img['width']}x{img['height']} image lies outside the " \
+        'image; dropped when loaded' in lines[0]
+    assert [i.kind for i in after.validation_report.warnings] == [
+        'box_outside']
+    counts[img['id']] -= 1
+    assert {i['img_id']: len(i['instances'])
+            for i in after.data_list} == counts
 
 
 def test_missing_image_is_an_error_naming_the_path(tmp_path):
