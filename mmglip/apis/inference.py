@@ -243,6 +243,32 @@ def _load_input(item, index: int, names, pipelines) -> dict:
     return pipelines['array'](dict(meta, img=item))
 
 
+def _short(value) -> str:
+    """``value``'s repr cut to 40 characters, and its type."""
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + '...'
+    return f'{text} ({type(value).__name__})'
+
+
+def _check_texts(texts) -> None:
+    """``texts`` is a string or a list / tuple of strings; else a TypeError
+    naming the argument, what it takes and what it got."""
+    if isinstance(texts, str):
+        return
+    if isinstance(texts, (list, tuple)):
+        wrong = [t for t in texts if not isinstance(t, str)]
+        if not wrong:
+            return
+        got = (f'a {type(texts).__name__} holding {_short(wrong[0])}, '
+               'which is not a string')
+    else:
+        got = 'None' if texts is None else _short(texts)
+    raise TypeError(
+        'texts: give the class names / phrases as one string, split at '
+        '". " ("raccoon. trash can"), or a list of strings (["raccoon", '
+        f'"trash can"]); got {got}.')
+
+
 def prompt_warnings(model, names: Sequence[str]) -> List[str]:
     """Warnings for names the model's language model cannot tell apart
     (only unknown tokens, or the same tokens as another name)."""
@@ -279,6 +305,7 @@ def iter_inference(model, images, texts: Union[str, Sequence[str]],
     """
     if batch_size < 1:
         raise ValueError(f'batch_size={batch_size}: use 1 or more.')
+    _check_texts(texts)
     inputs, _ = _as_inputs(images)
     names = prompt_names(texts)
     pipelines = dict(path=test_pipeline(model.cfg),
@@ -331,8 +358,11 @@ def inference(model, images, texts: Union[str, Sequence[str]],
     Raises:
         ImageError: the first image that cannot be read, naming it (use
             :func:`iter_inference` to go on past bad images).
+        TypeError: ``images`` or ``texts`` of a type not listed above
+            (``None``, a number...), naming the argument.
     """
     import warnings
+    _check_texts(texts)
     inputs, single = _as_inputs(images)
     names = prompt_names(texts)
     for msg in prompt_warnings(model, names):

@@ -98,3 +98,19 @@ def test_predictions_depend_on_the_batch_padding(model):
 def test_names_only_the_tokenizer_cannot_read_warn(model):
     with pytest.warns(UserWarning, match='only unknown tokens'):
         inference(model, VALID / 'raccoon-106.jpg', ['raccoon', '\U0001F99D'])
+
+
+def test_texts_of_another_type_are_named_before_any_image_is_read(model):
+    path = VALID / 'raccoon-106.jpg'
+    for texts, got in ((None, 'got None.'),
+                       (['raccoon', None], 'got a list holding None '
+                        '(NoneType), which is not a string.'),
+                       (3, 'got 3 (int).')):
+        with pytest.raises(TypeError) as err:
+            inference(model, path, texts)
+        msg = str(err.value)
+        assert msg.startswith('texts: give the class names / phrases as one '
+                              'string') and msg.endswith(got), msg
+        # the generator says so at its first step, before any image
+        with pytest.raises(TypeError, match='^texts: '):
+            next(iter_inference(model, VALID / 'missing.jpg', texts))
