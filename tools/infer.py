@@ -11,7 +11,8 @@ model name (glip-t_a, glip-t_b, glip-t_c, glip-t, glip-l, glip-lite).
 name); several strings are taken as one name each (--texts "Mr. Smith" dog).
 
 Outputs, written one image at a time as each finishes (an interrupted run
-keeps what was written; --skip-existing continues it):
+keeps what was written; --skip-existing continues it), each announced by a
+line with the images done / total and the time left ([3/40, ETA 1m05s]):
   OUT/preds/<name>.json  labels, label_names, scores, bboxes (x1, y1, x2, y2
                          in original pixels), texts, img_path
   OUT/vis/<name>.<ext>   the image with the boxes drawn
@@ -34,9 +35,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_device,
-                              check_writable_dir, non_negative_float,
-                              positive_int, run_tool, warn,
-                              warn_unknown_cfg_keys)
+                              check_writable_dir, positive_int, run_tool,
+                              warn, warn_unknown_cfg_keys)
 
 MAX_FAILED_STATUS = 100
 
@@ -56,8 +56,9 @@ def parse_args(argv=None):
     p.add_argument('--texts', required=True, nargs='+',
                    help='class names / phrases: one string split on ". ", '
                    'or several strings, one name each')
-    p.add_argument('--pred-score-thr', type=non_negative_float, default=0.3,
-                   help='keep predictions scoring at least this')
+    p.add_argument('--pred-score-thr', type=float, default=0.3,
+                   help='keep predictions scoring at least this (scores lie '
+                   'in [0, 1])')
     p.add_argument('--out-dir', default='outputs',
                    help='where preds/ and vis/ are written')
     p.add_argument('--overwrite', action='store_true',
@@ -82,6 +83,11 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.overwrite and args.skip_existing:
         p.error('--overwrite and --skip-existing exclude each other')
+    if not 0 <= args.pred_score_thr <= 1:  # NaN fails too
+        raise UserError(
+            f'--pred-score-thr {args.pred_score_thr:g}: scores lie in '
+            '[0, 1], so no prediction would be kept; give a threshold '
+            'between 0 and 1 (e.g. 0.3).')
     return args
 
 
@@ -177,6 +183,32 @@ def write_json(path, data):
     atomic_write_json(path, data)
 
 
+def duration(seconds):
+    """``45s``, ``2m05s``, ``1h02m``: how long, to the second."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f'{seconds}s'
+    if seconds < 3600:
+        return f'{seconds // 60}m{seconds % 60:02d}s'
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
+
+
+class Progress:
+    """``[done/total, ETA ...]``: images done of the run's total and the
+    time left at the mean time per image so far (from ``start``)."""
+
+    def __init__(self, total, start):
+        self.total, self.start, self.done = total, start, 0
+
+    def step(self, now=None):
+        """Count one more image done; its ``[done/total, ETA ...]``."""
+        self.done += 1
+        now = time.time() if now is None else now
+        left = (now - self.start) / self.done * (self.total - self.done)
+        width = len(str(self.total))
+        return f'[{self.done:{width}d}/{self.total}, ETA {duration(left)}]'
+
+
 def prediction(res, names, thr):
     inst = res.sample.pred_instances
     keep = inst.scores >= thr
@@ -226,10 +258,12 @@ def main(argv=None):
         from mmglip.visualization import draw_predictions as draw
 
     failed, done, t0 = [], 0, time.time()
+    progress = Progress(len(todo), t0)
     for res in iter_inference(model, todo, names, args.batch_size):
         if res.error is not None:
             failed.append(res.source)
-            print(f'skipped {res.error}', file=sys.stderr)
+            print(f'{progress.step()} skipped {res.error}', file=sys.stderr,
+                  flush=True)
             continue
         pred = prediction(res, names, args.pred_score_thr)
         paths = output_paths(args.out_dir, out_names[res.source], res.source,
@@ -241,8 +275,9 @@ def main(argv=None):
         done += 1
         found = ', '.join(f'{n} {s:.2f}' for n, s in zip(
             pred['label_names'][:5], pred['scores'][:5]))
-        print(f'{res.source}: {len(pred["scores"])} detections'
-              f'{" (top: " + found + ")" if found else ""}')
+        print(f'{progress.step()} {res.source}: {len(pred["scores"])} '
+              f'detections{" (top: " + found + ")" if found else ""}',
+              flush=True)
     print(f'{done} of {len(todo)} images written to '
           f'{osp.join(args.out_dir, "preds")} in {time.time() - t0:.1f} s'
           + (f'; {len(failed)} could not be read: {", ".join(failed)}'

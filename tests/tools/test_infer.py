@@ -6,9 +6,9 @@ import json
 import os
 import shutil
 import signal
+import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -20,8 +20,11 @@ IMAGE = DEMO_DATA / 'raccoon_mini/valid/raccoon-106.jpg'
 LITE = 'configs/glip_lite/glip-lite_raccoon-mini.py'
 
 
-def _infer(*args, wait=True):
-    cmd = [sys.executable, 'tools/infer.py', *map(str, args)]
+def _infer(*args, wait=True, gate=None):
+    """Run tools/infer.py; with ``wait=False`` a Popen. ``gate``: a script
+    that runs the tool in place of ``python tools/infer.py``."""
+    tool = [str(gate)] if gate else ['tools/infer.py']
+    cmd = [sys.executable, *tool, *map(str, args)]
     env = {**os.environ, 'HF_HUB_OFFLINE': '1'}
     if not wait:
         # Ctrl-C as a terminal delivers it, even where this test runs with
@@ -67,11 +70,15 @@ def test_bad_images_are_skipped_named_and_outputs_never_collide(tmp_path):
     # exit status: how many images failed; each named on one line
     assert res.returncode == 3, res.stderr[-3000:]
     assert 'Traceback' not in res.stderr
-    skipped = [ln for ln in res.stderr.splitlines()
-               if ln.startswith('skipped ')]
+    skipped = [ln for ln in res.stderr.splitlines() if ' skipped ' in ln]
     assert len(skipped) == 3
     for name in ('truncated.jpg', 'tiny.jpg', 'notes.jpg'):
         assert sum(name in ln for ln in skipped) == 1, skipped
+    # every image, read or not, counts towards the progress: 6 in all
+    done = sorted(int(m.group(1)) for m in (re.match(
+        r'\[ *(\d+)/6, ETA (\d+[hms]|\d+m\d\ds)', ln)
+        for ln in res.stdout.splitlines() + skipped) if m)
+    assert done == [1, 2, 3, 4, 5, 6], res.stdout + res.stderr
     # a/x.jpg, a/x.png and b/x.jpg: three distinct outputs
     preds = sorted(p.relative_to(out / 'preds').as_posix()
                    for p in (out / 'preds').rglob('*.json'))
@@ -97,33 +104,67 @@ def test_bad_images_are_skipped_named_and_outputs_never_collide(tmp_path):
     assert (out / 'preds/b/x.json').read_bytes() == before
 
 
+# Runs tools/infer.py as `python tools/infer.py ARGS` does, except that
+# its second prediction file waits, before it is written, until a signal
+# comes: the run cannot finish before the test's Ctrl-C, however fast the
+# machine
+GATE = """import runpy, sys, time
+sys.path.insert(0, {repo!r})
+import mmglip.utils.io as io
+write, calls = io.atomic_write_json, []
+def gated(*args, **kwargs):
+    calls.append(args)
+    while len(calls) > 1:  # only a signal ends this (SIGINT: Ctrl-C)
+        time.sleep(0.1)
+    write(*args, **kwargs)
+io.atomic_write_json = gated
+sys.argv = [{tool!r}] + sys.argv[1:]
+runpy.run_path({tool!r}, run_name='__main__')
+"""
+
+
 def test_ctrl_c_keeps_what_was_written_and_skip_existing_continues(tmp_path):
     images = tmp_path / 'images'
     images.mkdir()
-    for i in range(40):
-        shutil.copy(IMAGE, images / f'img{i:02d}.jpg')
+    for i in range(4):
+        shutil.copy(IMAGE, images / f'img{i}.jpg')
     out = tmp_path / 'out'
+    gate = tmp_path / 'gated_infer.py'
+    gate.write_text(GATE.format(repo=str(REPO),
+                                tool=str(REPO / 'tools/infer.py')))
     args = (images, LITE, '--texts', 'raccoon', '--out-dir', out,
             '--no-vis')
-    proc = _infer(*args, wait=False)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and not list(
-            (out / 'preds').glob('*.json')):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    proc = _infer(*args, wait=False, gate=gate)
+    try:
+        # the event: the tool's line for its first image (written after the
+        # file; stdout is flushed per image); EOF if the tool ended early
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if 'img0.jpg: ' in line:
+                break
+        assert seen and 'img0.jpg: ' in seen[-1], ''.join(seen)
+        assert seen[-1].startswith('[1/4, ETA ')
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err[-3000:]
     assert 'interrupted' in err and 'Traceback' not in err
     written = sorted((out / 'preds').glob('*'))
-    assert 1 <= len(written) < 40
-    for path in written:  # whole files only, each valid
-        assert path.suffix == '.json'
-        assert json.loads(path.read_text())['texts'] == ['raccoon']
+    assert [p.name for p in written] == ['img0.json']  # nothing half-made
+    assert json.loads(written[0].read_text())['texts'] == ['raccoon']
     res = _infer(*args, '--skip-existing')
     assert res.returncode == 0, res.stderr[-3000:]
-    assert f'{len(written)} of 40 images already have predictions' in \
-        res.stdout
-    assert len(list((out / 'preds').glob('*.json'))) == 40
+    assert '1 of 4 images already have predictions' in res.stdout
+    assert sorted(p.name for p in (out / 'preds').glob('*.json')) == [
+        f'img{i}.json' for i in range(4)]
+    # the progress counts the images of this run: 3
+    counts = [ln.split(',')[0] for ln in res.stdout.splitlines()
+              if ln.startswith('[')]
+    assert counts == ['[1/3', '[2/3', '[3/3'], res.stdout
 
 
 def _error(capsys, tool, *argv):
@@ -167,6 +208,12 @@ def test_argument_errors_are_one_line_before_the_model_is_built(
         status, lines = _error(capsys, infer_tool, *ok, '--device', 'cuda',
                                '--out-dir', tmp_path / 'o')
         assert status == 2 and 'no CUDA GPU' in lines[0]
+    for thr in ('30', '-0.1', 'nan'):  # scores lie in [0, 1]
+        status, lines = _error(capsys, infer_tool, *ok, '--pred-score-thr',
+                               thr, '--out-dir', tmp_path / 'o')
+        assert status == 2 and len(lines) == 1, lines
+        assert lines[0].startswith(f'error: --pred-score-thr {float(thr):g}: '
+                                   'scores lie in [0, 1]')
     with pytest.raises(SystemExit) as exc:  # argparse's own usage error
         infer_tool.main([*map(str, ok), '--batch-size', '0'])
     assert exc.value.code == 2
