@@ -395,7 +395,7 @@ def check_dataset_cfgs(cfg) -> None:
                     raise UserError(
                         f'{where}.{name}: {cls.__name__} has no option '
                         f'{name!r}{did_you_mean(name, options)}; the '
-                        'dataset could not be built. Its options: '
+                        'dataset would not build. Its options: '
                         f'{", ".join(sorted(options))}.')
         inner = node.get('dataset')
         if hasattr(inner, 'keys'):
