@@ -54,6 +54,10 @@ def parse_args(argv=None):
                    default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0,
                    help='set by torch.distributed launchers')
+    p.add_argument('--check-only', action='store_true',
+                   help='check the arguments, the config and the checkpoint, '
+                   'then exit (tools/dist_test.sh does this once before it '
+                   'starts the processes)')
     add_debug_flag(p)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -176,6 +180,9 @@ def main(argv=None):
     args = parse_args(argv)
     weights = check_args(args)
     cfg = build_cfg(args)
+    if args.check_only:
+        print(f'{args.config}: arguments, config and checkpoint checked')
+        return 0
     import mmglip
     mmglip.register_all_modules()
     from mmglip.utils.distributed import setup_cpu_distributed

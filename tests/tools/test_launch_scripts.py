@@ -335,3 +335,18 @@ def test_slurm_train_hands_srun_one_task_per_gpu(tmp_path):
     cmd = args[args.index(sys.executable):]
     assert cmd[1:] == ['-u', str(REPO / 'tools' / 'train.py'), 'cfg.py',
                        '--work-dir=wd', '--launcher', 'slurm', '--resume']
+
+
+def test_dist_test_checks_its_arguments_once_before_the_processes(tmp_path):
+    # a checkpoint that is not there: one line, not one per process
+    missing = tmp_path / 'no_such.pth'
+    line = _one_error_line(_launch('tools/dist_test.sh', TINY_CONFIG,
+                                   missing, 2))
+    assert str(missing) in line
+    # an --out that exists is refused before anything runs, and kept
+    out = tmp_path / 'preds.pkl'
+    out.write_bytes(b'the user\'s earlier dump')
+    line = _one_error_line(_launch('tools/dist_test.sh', TINY_CONFIG,
+                                   'glip-lite', 2, '--out', out))
+    assert f'--out {out} exists' in line
+    assert out.read_bytes() == b'the user\'s earlier dump'

@@ -9,8 +9,8 @@ Environment (mmdet's names): NNODES, NODE_RANK (0..NNODES-1), MASTER_ADDR
 
 What it adds to torchrun: a mistake in GPUS / NNODES / NODE_RANK / PORT, a
 busy port and a failed process are one line each, without torchrun's
-traceback; for train.py the arguments and the config are checked once
-(``train.py --check-only``) before any process starts. On one machine
+traceback; for train.py and test.py the arguments and the config are
+checked once (``--check-only``) before any process starts. On one machine
 without PORT, the processes meet on port 29500 or, when that is taken, on a
 free one (said in one line); a PORT that is taken is an error that names a
 free one. Ctrl-C stops the processes (SIGTERM: what they wrote is kept; a
@@ -33,7 +33,7 @@ from mmglip.utils.cli import (INTERRUPT_EXIT, UserError,  # noqa: E402
 
 DEFAULT_PORT = 29500
 #: tools that can check their arguments before any process starts
-CHECK_FIRST = ('train.py', )
+CHECK_FIRST = ('train.py', 'test.py')
 
 
 def env_int(name, default, low, high=None, why=''):
