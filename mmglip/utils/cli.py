@@ -234,6 +234,13 @@ def unknown_cfg_keys(cfg, options: Optional[Dict]) -> List[str]:
                                f'{part!r}{did_you_mean(part, options)}; '
                                'torch\'s DataLoader does not take it')
                 break
+            if part not in node and _is_evaluator_path(walked):
+                cls = _metric_class(node.get('type'))
+                options = None if cls is None else constructor_options(cls)
+                if options is not None:
+                    # a metric option: used; another key is an error after
+                    # the merge (check_evaluator_cfgs)
+                    break
             if part not in node and _is_dataset_path(walked):
                 cls = _node_class(node)
                 options = None if cls is None else constructor_options(cls)
@@ -411,6 +418,56 @@ def check_dataset_cfgs(cfg) -> None:
             visit(loader.get('dataset'), f'{part}_dataloader.dataset')
 
 
+def check_evaluator_cfgs(cfg) -> None:
+    """Each metric of ``val_evaluator`` / ``test_evaluator`` (a dict, or a
+    list of them) against its class's constructor, as
+    :func:`check_dataset_cfgs` does for datasets: a key such as
+    ``test_evaluator.ann_fle`` would fail when the runner builds the
+    metric, after the model was built. Raises a UserError naming the key,
+    the metric and the closest option."""
+    for part in ('val', 'test'):
+        evaluator = cfg.get(f'{part}_evaluator')
+        metrics = evaluator if isinstance(evaluator, (list, tuple)) else \
+            [evaluator]
+        for i, metric in enumerate(metrics):
+            if not hasattr(metric, 'keys') or 'type' not in metric:
+                continue
+            where = f'{part}_evaluator' + (
+                f'.{i}' if isinstance(evaluator, (list, tuple)) else '')
+            cls = _metric_class(metric['type'])
+            options = None if cls is None else constructor_options(cls)
+            if options is None:
+                continue
+            for name in metric:
+                if name not in options | _BUILD_KEYS:
+                    raise UserError(
+                        f'{where}.{name}: {cls.__name__} has no option '
+                        f'{name!r}{did_you_mean(name, options)}; the metric '
+                        'would not build. Its options: '
+                        f'{", ".join(sorted(options))}.')
+
+
+def _is_evaluator_path(walked: List[str]) -> bool:
+    """``walked`` leads to a metric config: ``*_evaluator`` or
+    ``*_evaluator.N``."""
+    return bool(walked) and walked[0].endswith('_evaluator') and (
+        len(walked) == 1 or len(walked) == 2 and walked[1].isdigit())
+
+
+def _metric_class(typ):
+    """The class registered as ``typ`` in mmglip's METRICS registry (mmdet's
+    as parent), or None."""
+    if isinstance(typ, type):
+        return typ
+    if not isinstance(typ, str):
+        return None
+    from mmglip.registry import METRICS
+    try:
+        return METRICS.get(typ)
+    except Exception:  # noqa: BLE001 (an unknown scope: the builder's say)
+        return None
+
+
 def _is_dataset_path(walked: List[str]) -> bool:
     """``walked`` leads to a dataloader's dataset config, or to one inside
     a wrapper (``.dataset`` / ``.datasets.N``)."""
@@ -452,6 +509,7 @@ def merge_cfg_options(cfg, options: Optional[Dict]) -> None:
     check_loop_cfgs(cfg)
     check_dataloader_cfgs(cfg)
     check_dataset_cfgs(cfg)
+    check_evaluator_cfgs(cfg)
     for msg in unknown:
         warn(msg)
 

@@ -176,6 +176,45 @@ def test_dataset_options_are_checked_against_the_dataset_class():
         check_dataset_cfgs(cfg)
 
 
+def test_evaluator_options_are_checked_against_the_metric_class():
+    """Keys of ``test_evaluator`` are the metric's keyword arguments: ones it
+    takes (``ann_file``, ``outfile_prefix``) are used, not warned about; a
+    typo is one error line with the closest option - the builder itself
+    would fail with a TypeError after the model was built."""
+    from mmengine.config import Config
+
+    from mmglip.registry import METRICS
+    from mmglip.utils.cli import (UserError, merge_cfg_options,
+                                  unknown_cfg_keys)
+    path = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
+    cfg = Config.fromfile(path)
+    ann = str(REPO / 'demo/data/raccoon_mini/test/'
+              'annotations_without_background.json')
+    options = {'test_evaluator.ann_file': ann,
+               'test_evaluator.outfile_prefix': '/tmp/x'}
+    assert unknown_cfg_keys(cfg, options) == []
+    merge_cfg_options(cfg, options)
+    assert METRICS.build(cfg.test_evaluator).gt_file == ann
+    cfg = Config.fromfile(path)
+    with pytest.raises(UserError) as err:
+        merge_cfg_options(cfg, {'test_evaluator.ann_fle': 'x'})
+    msg = str(err.value)
+    assert msg.startswith(
+        "test_evaluator.ann_fle: DatasetCocoMetric has no option 'ann_fle' "
+        "(did you mean 'ann_file'?); the metric would not build")
+    assert '\n' not in msg and 'outfile_prefix' in msg
+    with pytest.raises(TypeError, match='ann_fle'):
+        METRICS.build(cfg.test_evaluator)
+    # a list of metrics: each checked, named by its index
+    cfg = Config.fromfile(path)
+    cfg.test_evaluator = [dict(cfg.test_evaluator),
+                          dict(cfg.test_evaluator, prefx='b')]
+    with pytest.raises(UserError, match=re.escape(
+            "test_evaluator.1.prefx: DatasetCocoMetric has no option "
+            "'prefx' (did you mean 'prefix'?)")):
+        merge_cfg_options(cfg, None)
+
+
 def test_a_typod_dataset_key_stops_train_with_one_line(tmp_path):
     res = subprocess.run(
         [sys.executable, 'tools/train.py',
