@@ -1,0 +1,335 @@
+#!/usr/bin/env python
+"""Try GLIP in a browser: a page to detect phrases in images.
+
+    python tools/demo_app.py [MODEL] [--weights CKPT] [--port 7860]
+
+Then open http://127.0.0.1:7860 (on a remote machine: ``ssh -L
+7860:127.0.0.1:7860 HOST`` and open the same address on your own).
+
+MODEL: a config file or a model name (default glip-lite), resolved as
+``tools/infer.py`` resolves it; --weights as there. The model is loaded once,
+when the page starts, and reused for every request; another model (or
+weights file on the server) can be loaded from the page.
+
+On the page: upload one or several images (or pick a shipped example from
+demo/data/raccoon_mini), type a prompt with the rules of ``tools/infer.py
+--texts`` given one string (class names split at each ". ", "cat. remote
+control"), set the score threshold and press Detect. You get the images
+drawn as ``tools/infer.py`` draws them, a table of the detections (image,
+phrase, score, box) and the JSON files in the format ``tools/infer.py``
+writes, to download.
+
+Everything is written under --out-dir: the uploaded files (uploads/) and
+one new folder per request (requests/NNNN/preds/*.json, vis/*), never
+overwriting one. An input that cannot be used (not an image, a truncated
+file, an image of more than --max-pixels, an empty prompt, weights of
+another variant) is answered on the page with the one-line message of the
+command-line tools; the server goes on serving.
+"""
+import argparse
+import importlib.util
+import os
+import os.path as osp
+import sys
+import threading
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
+                              add_debug_flag, check_device,
+                              check_writable_dir, one_line, run_tool,
+                              user_error_types)
+from mmglip.utils.images import ImageError  # noqa: E402
+
+#: the shipped example images the page offers
+EXAMPLE_DIR = osp.join(REPO, 'demo', 'data', 'raccoon_mini', 'test')
+EXAMPLES = ['raccoon-134.jpg', 'raccoon-29.jpg', 'raccoon-158.jpg']
+#: columns of the detection table
+TABLE_HEADERS = ['image', 'phrase', 'score', 'x1', 'y1', 'x2', 'y2']
+
+
+def _infer_tool():
+    """tools/infer.py as a module: the page shares its output names,
+    prediction dict, JSON writing and weights check."""
+    name = 'mmglip_tools_infer'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(osp.dirname(osp.abspath(__file__)), 'infer.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=HelpFormatter)
+    p.add_argument('model', nargs='?', default='glip-lite',
+                   help='config file or model name')
+    p.add_argument('--weights', help='checkpoint: an official GLIP file, an '
+                   'mmglip checkpoint or a zoo name (default: the model\'s '
+                   'initialisation, pretrained parts only)')
+    p.add_argument('--weights-key', default='model',
+                   choices=['model', 'model_ema'])
+    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--language-model',
+                   help='hub id or local directory of the text encoder '
+                   '(default: the config\'s)')
+    p.add_argument('--host', default='127.0.0.1',
+                   help='address to serve on (0.0.0.0: every interface; '
+                   'the page has no login)')
+    p.add_argument('--port', type=int, default=7860)
+    p.add_argument('--out-dir', default=osp.join('outputs', 'demo_app'),
+                   help='where uploads and each request\'s outputs go')
+    p.add_argument('--pred-score-thr', type=float, default=0.3,
+                   help='the page\'s initial score threshold')
+    p.add_argument('--max-pixels', type=float, default=50e6,
+                   help='larger images (width x height) are refused')
+    add_debug_flag(p)
+    args = p.parse_args(argv)
+    if not 0 <= args.pred_score_thr <= 1:  # NaN fails too
+        raise UserError(
+            f'--pred-score-thr {args.pred_score_thr:g}: scores lie in '
+            '[0, 1]; give a threshold between 0 and 1 (e.g. 0.3).')
+    if not 0 < args.port < 65536:
+        raise UserError(f'--port {args.port}: give a port in 1-65535.')
+    return args
+
+
+def check_image_size(path, max_pixels, name=None):
+    """Refuse an image of more than ``max_pixels`` from its header alone
+    (before anything decodes it); other read failures are left to the
+    inference, which names them as the CLI does."""
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except Exception:  # noqa: BLE001 (named by the inference)
+        return
+    if width * height > max_pixels:
+        raise ImageError(
+            name or path,
+            f'{width} x {height} pixels is more than the '
+            f'{max_pixels / 1e6:g} megapixels this page takes '
+            '(--max-pixels); scale it down first')
+
+
+class DemoApp:
+    """The page's work, without the page: one model, loaded once and
+    reused; each request's outputs in a new folder under ``out_dir``."""
+
+    def __init__(self, out_dir, device='cpu', language_model=None,
+                 max_pixels=50e6):
+        self.out_dir = osp.abspath(out_dir)
+        self.device = device
+        self.language_model = language_model
+        self.max_pixels = max_pixels
+        self.model = None
+        self.model_label = ''
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------- model
+    def load(self, model='glip-lite', weights=None, weights_key='model'):
+        """Build ``model`` (a config or name) with ``weights``; everything
+        is checked first, so a bad choice keeps the model already loaded.
+        Returns one line saying what is loaded."""
+        infer = _infer_tool()
+        model = (model or '').strip() or 'glip-lite'
+        weights = (weights or '').strip() or None
+        if weights:
+            infer.check_weights_arg(weights, weights_key)
+        from mmglip.apis import init_model
+        from mmglip.apis.inference import resolve_config
+        config = resolve_config(model)
+        with self._lock:
+            built = init_model(config, weights, self.device, weights_key,
+                               self.language_model)
+            self.model = built
+            self.model_label = model + (f' + {weights}' if weights else
+                                        ' (no weights: its initialisation)')
+        return f'Loaded {self.model_label}.'
+
+    # ----------------------------------------------------------- detect
+    def _new_request_dir(self):
+        root = osp.join(self.out_dir, 'requests')
+        os.makedirs(root, exist_ok=True)
+        number = len(os.listdir(root)) + 1
+        while True:  # never reuse a folder (nothing is overwritten)
+            path = osp.join(root, f'{number:04d}')
+            try:
+                os.makedirs(path)
+                return path
+            except FileExistsError:
+                number += 1
+
+    def detect(self, files, prompt, score_thr=0.3, progress=None):
+        """Detect the prompt's names in the image files.
+
+        Returns ``(drawn, rows, json_files, message)``: the drawn images
+        (paths), the table rows (image, phrase, score, x1, y1, x2, y2), the
+        prediction files and one line per image that could not be read /
+        per warning about the prompt. A user error (no image, empty prompt,
+        no image readable) raises :class:`UserError` with the one line.
+        """
+        from mmglip.apis import iter_inference
+        from mmglip.apis.inference import prompt_names, prompt_warnings
+        from mmglip.visualization import draw_predictions
+        infer = _infer_tool()
+        if self.model is None:
+            raise UserError('No model is loaded; load one first.')
+        names = prompt_names(prompt or '', 'the prompt')
+        if score_thr is None or not 0 <= float(score_thr) <= 1:
+            raise UserError(f'score threshold {score_thr}: scores lie in '
+                            '[0, 1]; give one between 0 and 1.')
+        paths = [f if isinstance(f, str) else getattr(f, 'name', f)
+                 for f in (files or [])]
+        if not paths:
+            raise UserError('No image: upload one (or pick an example) '
+                            'first.')
+        shown = {p: osp.basename(p) for p in paths}  # the names as uploaded
+        notes = list(prompt_warnings(self.model, names))
+        todo = []
+        for path in paths:
+            try:
+                check_image_size(path, self.max_pixels, shown[path])
+                todo.append(path)
+            except ImageError as exc:
+                notes.append(one_line(exc))
+        out_names = infer.output_names(todo) if todo else {}
+        drawn, rows, jsons = [], [], []
+        request_dir = None
+        with self._lock:
+            for i, res in enumerate(iter_inference(self.model, todo, names)):
+                if progress is not None:
+                    progress((i + 1, len(todo)), desc='images done')
+                if res.error is not None:
+                    err = res.error
+                    if isinstance(err, ImageError) and err.reason:
+                        err = ImageError(shown[res.source], err.reason)
+                    notes.append(one_line(err))
+                    continue
+                request_dir = request_dir or self._new_request_dir()
+                pred = infer.prediction(res, names, float(score_thr))
+                out = infer.output_paths(request_dir, out_names[res.source],
+                                         res.source, True)
+                os.makedirs(osp.dirname(out['vis']), exist_ok=True)
+                draw_predictions(res.source, pred, out['vis'],
+                                 class_names=names)
+                infer.write_json(out['pred'], pred)
+                drawn.append(out['vis'])
+                jsons.append(out['pred'])
+                rows += [[shown[res.source], n, round(s, 3)] +
+                         [round(v, 1) for v in b]
+                         for n, s, b in zip(pred['label_names'],
+                                            pred['scores'], pred['bboxes'])]
+        if not drawn:
+            raise UserError('; '.join(notes) if notes else
+                            'No image could be read.')
+        return drawn, rows, jsons, '\n'.join(notes)
+
+
+# ------------------------------------------------------------------- page
+def build_page(app, score_thr=0.3):
+    """The gradio Blocks of the page around ``app`` (a :class:`DemoApp`)."""
+    import gradio as gr
+
+    def user_errors(fn):
+        """A user error becomes its one line on the page (gr.Error); the
+        server goes on."""
+        def wrapped(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except user_error_types() as exc:
+                raise gr.Error(one_line(exc), print_exception=False)
+        return wrapped
+
+    @user_errors
+    def detect(files, prompt, thr, progress=gr.Progress()):
+        drawn, rows, jsons, notes = app.detect(files, prompt, thr, progress)
+        for note in notes.splitlines():
+            gr.Warning(note)
+        status = (f'{len(rows)} detections in {len(drawn)} image(s)'
+                  + (f'. {notes}' if notes else '.'))
+        return drawn, rows, jsons, status
+
+    @user_errors
+    def load(model, weights):
+        return app.load(model, weights)
+
+    with gr.Blocks(title='mmglip: GLIP grounding demo') as page:
+        gr.Markdown('## GLIP: find phrases in images\nUpload images (or '
+                    'pick an example), name what to find ("raccoon. trash '
+                    'can": names split at each ". "), press Detect.')
+        with gr.Row():
+            with gr.Column():
+                files = gr.File(label='Images', file_count='multiple',
+                                elem_id='images')
+                prompt = gr.Textbox(label='Prompt', elem_id='prompt',
+                                    placeholder='raccoon. trash can')
+                thr = gr.Slider(0, 1, value=score_thr, step=0.01,
+                                label='Score threshold', elem_id='thr')
+                button = gr.Button('Detect', variant='primary',
+                                   elem_id='detect')
+                gr.Examples([[[osp.join(EXAMPLE_DIR, e)], 'raccoon']
+                             for e in EXAMPLES], [files, prompt],
+                            label='Shipped examples (demo/data/'
+                            'raccoon_mini)')
+            with gr.Column():
+                gallery = gr.Gallery(label='Detections', elem_id='drawn',
+                                     columns=2, height='auto')
+                status = gr.Textbox(label='Status', elem_id='status',
+                                    interactive=False)
+                table = gr.Dataframe(headers=TABLE_HEADERS,
+                                     label='Detections (boxes in pixels)',
+                                     elem_id='table', interactive=False)
+                jsons = gr.File(label='JSON (as tools/infer.py writes)',
+                                file_count='multiple', elem_id='json')
+        with gr.Accordion('Model', open=False):
+            with gr.Row():
+                model = gr.Textbox(label='Model (config or name)',
+                                   value='glip-lite', elem_id='model')
+                weights = gr.Textbox(label='Weights (a file on the server '
+                                     'or a zoo name)', elem_id='weights')
+            load_button = gr.Button('Load model', elem_id='load')
+            loaded = gr.Textbox(label='Loaded', value=f'Loaded '
+                                f'{app.model_label}.', interactive=False,
+                                elem_id='loaded')
+        button.click(detect, [files, prompt, thr],
+                     [gallery, table, jsons, status])
+        prompt.submit(detect, [files, prompt, thr],
+                      [gallery, table, jsons, status])
+        load_button.click(load, [model, weights], [loaded])
+    return page
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    check_device(args.device)
+    out_dir = osp.abspath(args.out_dir)
+    check_writable_dir(out_dir, '--out-dir')
+    # gradio keeps uploads and served files in its temp folder: the chosen
+    # output folder, so that nothing is written anywhere else
+    os.environ['GRADIO_TEMP_DIR'] = osp.join(out_dir, 'uploads')
+    os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+    app = DemoApp(out_dir, args.device, args.language_model,
+                  args.max_pixels)
+    t0 = time.time()
+    print(app.load(args.model, args.weights, args.weights_key)
+          + f' ({time.time() - t0:.0f} s)', flush=True)
+    import gradio as gr
+    page = build_page(app, args.pred_score_thr)
+    page.queue(default_concurrency_limit=1)
+    font = ['ui-sans-serif', 'system-ui', 'sans-serif']  # nothing fetched
+    page.launch(server_name=args.host, server_port=args.port,
+                allowed_paths=[out_dir, EXAMPLE_DIR], ssr_mode=False,
+                footer_links=[], quiet=False,
+                theme=gr.themes.Default(font=font,
+                                        font_mono=['ui-monospace',
+                                                   'monospace']))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_tool(main))
