@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mmglip.visualization import (class_palette, draw_predictions,
-                                  group_same_boxes)
-from ..conftest import DEMO_DATA
+                                  group_same_boxes, plan_drawing)
+from ..conftest import DEMO_DATA, SHARED_DATA, require_shared
 
 IMAGE = DEMO_DATA / 'raccoon_mini/valid/raccoon-143.jpg'
 NAMES = ['raccoon', 'dog', 'garbage bin']
@@ -66,7 +66,22 @@ def test_box_outlines_have_their_class_colour(rgb):
     np.testing.assert_array_equal(out, swapped)
 
 
-def test_same_box_for_two_classes_gets_one_combined_label(rgb):
+def _runs(mask_row):
+    """(first, last) column of each run of True in a row."""
+    cols = np.flatnonzero(mask_row)
+    if len(cols) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(cols) > 1)
+    starts = np.r_[cols[0], cols[cuts + 1]]
+    ends = np.r_[cols[cuts], cols[-1]]
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def test_same_box_for_two_classes_one_outline_a_part_per_class(rgb):
+    """GLIP's same box for two phrases: one outline in the best class's
+    colour, one label whose parts each sit on their own class colour (the
+    raccoon part as wide as a raccoon label alone, the dog part right after
+    it as wide as a dog label alone)."""
     palette = class_palette(len(NAMES))
     box = [40, 80, 220, 185]
     near_same = [41, 80, 220, 186]  # IoU > 0.95
@@ -77,31 +92,31 @@ def test_same_box_for_two_classes_gets_one_combined_label(rgb):
     both = draw_predictions(
         rgb, _pred([near_same, box], [1, 0], [0.42, 0.91]),
         class_names=NAMES)
+    # the outline: the raccoon's colour (the best score), not the dog's
+    for x, y in [(box[0], 130), (box[2], 130), (130, box[3])]:
+        assert _closest(both, x, y, palette[0]) <= 8
+        assert _closest(both, x, y, palette[1]) > 20
 
-    raccoon_px = [_near(img, palette[0]).sum()
-                  for img in (rgb, only_raccoon, both)]
-    dog_px = [_near(img, palette[1]).sum() for img in (rgb, only_dog, both)]
-    # a dog label alone paints a clear patch of its colour ...
-    assert dog_px[1] - dog_px[0] > 100
-    # ... but with the raccoon on the same box there is no dog patch: one
-    # label background, in the colour of the best class, made wider by the
-    # text "raccoon 0.91 | dog 0.42"
-    assert dog_px[2] - dog_px[0] < 10
-    assert raccoon_px[2] - raccoon_px[1] > 100
-    # the combined label is one region: on the label's middle row the
-    # raccoon colour spans one run that is longer than the single label's
-
-    def label_run(img):
-        mask = _near(img, palette[0]) & ~_near(rgb, palette[0])
-        # the label sits above the box: rows above its top outline
+    def label_runs(img, color):
+        """Runs of ``color`` on the fullest row above the box top."""
+        mask = _near(img, color) & ~_near(rgb, color)
         rows = mask[:box[1] - 3].sum(axis=1)
-        row = mask[int(np.argmax(rows))]
-        cols = np.flatnonzero(row)
-        return cols.min(), cols.max()
+        row = int(np.argmax(rows))
+        return row, [r for r in _runs(mask[row]) if r[1] - r[0] > 3]
 
-    single, combined = label_run(only_raccoon), label_run(both)
-    assert combined[0] == pytest.approx(single[0], abs=2)
-    assert combined[1] - single[1] > 40
+    row_r, raccoon_alone = label_runs(only_raccoon, palette[0])
+    _, dog_alone = label_runs(only_dog, palette[1])
+    row_b, raccoon = label_runs(both, palette[0])
+    dog = _runs((_near(both, palette[1]) & ~_near(rgb, palette[1]))[row_b])
+    dog = [r for r in dog if r[1] - r[0] > 3]
+    assert row_b == row_r and len(raccoon_alone) >= 1 and len(dog) >= 1
+    # the raccoon part starts where a raccoon label alone starts and ends
+    # where it ends; the dog part follows it, as wide as a dog label alone
+    assert raccoon[0][0] == pytest.approx(raccoon_alone[0][0], abs=1)
+    assert raccoon[-1][1] == pytest.approx(raccoon_alone[-1][1], abs=1)
+    assert 0 < dog[0][0] - raccoon[-1][1] <= 3
+    width_alone = dog_alone[-1][1] - dog_alone[0][0]
+    assert dog[-1][1] - dog[0][0] == pytest.approx(width_alone, abs=2)
 
 
 def test_group_same_boxes():
@@ -171,3 +186,99 @@ def test_visualizer_stays_out_of_mmengine_global_instances(rgb):
         draw_predictions(rgb, pred, class_names=NAMES)
     for cls in (Visualizer, DetLocalVisualizer):
         assert not any('mmglip' in name for name in cls._instance_dict)
+
+
+MANY = ['raccoon', 'dog', 'garbage bin', 'tree branch', 'person', 'cat',
+        'bird', 'a long phrase for the fence behind the raccoon']
+
+
+def _crowd(width, height, seed=0):
+    """Many overlapping boxes, about half of them the same box for two or
+    three phrases, three along the top edge and one at the top right
+    corner with three labels."""
+    rng = np.random.RandomState(seed)
+    boxes, labels, scores = [], [], []
+
+    def add(box, classes):
+        for k in classes:
+            boxes.append(box)
+            labels.append(int(k))
+            scores.append(float(rng.uniform(0.3, 0.95)))
+
+    for _ in range(10):
+        cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.7) * height
+        bw, bh = rng.uniform(0.2, 0.5) * width, rng.uniform(0.2, 0.5) * height
+        add([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2],
+            rng.choice(len(MANY), rng.randint(1, 4), replace=False))
+    for j in range(3):
+        add([j * width / 4, 0, j * width / 4 + width / 3, height / 2], [j])
+    add([width * 0.7, 0, width, height * 0.4], [7, 2, 1])
+    return dict(bboxes=boxes, labels=labels, scores=scores,
+                label_names=[MANY[k] for k in labels])
+
+
+@pytest.mark.parametrize('image', [
+    DEMO_DATA / 'raccoon_mini/train/raccoon-39.jpg',  # 250 x 172
+    SHARED_DATA / 'raccoon/images/raccoon-183.jpg'])  # 2000 x 1333
+def test_labels_stay_inside_the_image_and_never_overlap(image):
+    """A crowded drawing on a small and a large Raccoon image: every box
+    gets its label (a part per class; on the small image a box may show
+    only its best class and "+N"), each label lies wholly inside the image,
+    no two labels overlap, and the drawn image shows each label part on
+    its class colour where the plan puts it; a box's outline has its best
+    class's colour."""
+    img = mmcv.imread(str(require_shared(image)), channel_order='rgb')
+    height, width = img.shape[:2]
+    pred = _crowd(width, height)
+    plan = plan_drawing(img.shape, pred, MANY)
+    out = draw_predictions(img, pred, class_names=MANY)
+    palette = class_palette(len(MANY))
+    # GLIP's same boxes are one drawing each: 10 + 3 + 1 boxes
+    assert len(plan.boxes) == 14
+    assert sorted(i for b in plan.boxes for i in b.indices) == \
+        list(range(len(pred['labels'])))
+    rects, compact = [], 0
+    for b in plan.boxes:
+        best = max(b.indices, key=lambda i: pred['scores'][i])
+        assert b.color == palette[pred['labels'][best]]
+        assert b.label is not None, 'a label was left out'
+        x1, y1, x2, y2 = b.label
+        assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height, b.label
+        rects.append(b.label)
+        # one part per class of the box, best first, each on its colour
+        classes = []
+        for i in sorted(b.indices, key=lambda i: -pred['scores'][i]):
+            if pred['labels'][i] not in classes:
+                classes.append(pred['labels'][i])
+        colors = [p.color for p in b.parts]
+        if len(colors) < len(classes):  # no room: the best class, "+N"
+            compact += 1
+            assert colors == [palette[classes[0]]]
+            assert b.parts[0].text.endswith(f' +{len(classes) - 1}')
+        else:
+            assert colors == [palette[k] for k in classes]
+        for p in b.parts:
+            px1, py1, px2, py2 = p.rect
+            assert x1 <= px1 < px2 <= x2 and y1 <= py1 < py2 <= y2
+            inner = out[py1 + 1:py2 - 1, px1 + 1:px2 - 1]
+            share = _near(inner, p.color, tol=4).mean()
+            assert share > 0.5, (p.text, share)  # the rest is its text
+        if b.leader is not None:  # a label away from its box: a line
+            (lx, ly), (bx, by) = b.leader
+            assert x1 <= lx <= x2 and y1 <= ly <= y2
+            bx1, by1, bx2, by2 = b.box
+            on_side = min(abs(bx - bx1), abs(bx - bx2), abs(by - by1),
+                          abs(by - by2))
+            assert on_side < 1e-6 and bx1 <= bx <= bx2 and by1 <= by <= by2
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or \
+                b[3] <= a[1]
+            assert apart, (a, b)
+    # the whole labels everywhere on the large image; on the small one
+    # (250 x 172 px, 14 boxes) nearly everywhere
+    assert compact <= (0 if width > 1000 else 2)
+    # the corner box's three labels did not run off the right edge
+    corner = [b for b in plan.boxes if 7 in
+              [pred['labels'][i] for i in b.indices]]
+    assert corner and all(b.label[2] <= width for b in corner)
