@@ -10,14 +10,18 @@ draws it with :class:`mmdet.visualization.DetLocalVisualizer`:
   GLIP does this often -- get one outline, in the colour of the best
   scoring class, and one label with a part per class (``raccoon 0.91``,
   ``dog 0.42``), each part on its own class colour;
-* labels never overlap each other and never leave the image: each is put
-  at the first free place of: above its box, inside it at the top, the
-  same at the box's right edge, below it, inside at the bottom, then the
-  free place nearest to the box (a thin line in the box colour then joins
-  label and box). A label wider than the image wraps its parts onto rows
-  (a part wider than the image is cut with "..."). A label that finds no
-  free place at all (a crowded small image) is left out; its box is still
-  drawn. :func:`plan_drawing` returns where everything goes.
+* labels never overlap each other and never leave the image. The best
+  box's label is placed first, each at the first free place of: above its
+  box, inside it at the top, the same at the box's right edge, below it,
+  inside at the bottom. A label wider than the image wraps its parts onto
+  rows (a name wider than the image is cut with "...", its score kept).
+  Where the whole label finds no such place, the best class alone is
+  tried (``"raccoon 0.91 +2"``: two more classes), then that cut to a
+  third and a fifth of the image width; then the same, at the free place
+  nearest to the box, joined to it by a thin line in the box colour. A
+  label that finds no free place at all (a very crowded small image) is
+  left out; its box is still drawn. :func:`plan_drawing` returns where
+  everything goes.
 
 Example::
 
