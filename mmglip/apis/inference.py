@@ -29,7 +29,7 @@ from mmengine.dataset import Compose, pseudo_collate
 # the one function from the user's texts to names (re-exported)
 from mmglip.text import name_warnings, prompt_names  # noqa: F401
 from mmglip.utils.checkpoints import read_checkpoint  # noqa: F401 (API)
-from mmglip.utils.cli import did_you_mean
+from mmglip.errors import did_you_mean
 from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
                                  decode_failure, list_images)
 from mmglip.utils.io import package_data_path

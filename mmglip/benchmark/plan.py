@@ -4,7 +4,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
-from mmglip.utils.cli import UserError, did_you_mean, warn
+from mmglip.errors import UserError, did_you_mean, warn
 from mmglip.zoo.odinw_data import (ODINW35_TASKS, ODINW_TASK_SETS,
                                    ODINW_TASKS)
 

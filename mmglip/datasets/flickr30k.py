@@ -22,7 +22,7 @@ from typing import Dict, List
 from mmdet.datasets import Flickr30kDataset as MMDetFlickr30kDataset
 
 from mmglip.registry import DATASETS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from mmglip.utils.images import missing_images
 from .annotation_file import (check_spans, finite_box, is_remote,
                               load_annotation_json)

@@ -48,7 +48,7 @@ from mmdet.datasets import BaseDetDataset
 from mmengine.utils import is_abs
 
 from mmglip.registry import DATASETS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from mmglip.utils.images import missing_images
 from .annotation_file import (check_spans, finite_box, is_remote,
                               load_annotation_json)

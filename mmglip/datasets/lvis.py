@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 from mmdet.datasets import LVISV1Dataset as MMDetLVISV1Dataset
 
 from mmglip.registry import DATASETS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from mmglip.utils.images import missing_images
 from .annotation_file import finite_box, is_remote, load_annotation_json
 

@@ -15,7 +15,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmglip.registry import TRANSFORMS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from ..text.detection_prompt import (TokenCounter, check_sampling,
                                      detection_prompt, image_key, image_rng)
 from ..text.prompts import PromptError

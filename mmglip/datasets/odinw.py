@@ -37,7 +37,7 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
 from mmglip.registry import DATASETS
-from mmglip.utils.cli import UserError, did_you_mean
+from mmglip.errors import UserError, did_you_mean
 from mmglip.utils.io import package_data_path
 from mmglip.zoo.odinw_data import ODINW_TASKS
 from ..text import apply_class_overrides, normalize_caption_prompt

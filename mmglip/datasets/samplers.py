@@ -23,7 +23,7 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmglip.registry import DATA_SAMPLERS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 
 class MixtureConfigError(UserError, ValueError):

@@ -10,7 +10,7 @@ prints it.
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 ERROR = 'error'
 WARNING = 'warning'

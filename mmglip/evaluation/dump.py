@@ -15,7 +15,7 @@ from mmdet.evaluation import DumpDetResults
 from mmengine.logging import print_log
 
 from mmglip.registry import METRICS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from mmglip.utils.io import atomic_write
 
 

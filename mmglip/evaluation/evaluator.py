@@ -4,7 +4,7 @@ from typing import Optional
 
 from mmengine.evaluator import Evaluator
 
-from mmglip.utils.cli import UserError, one_line
+from mmglip.errors import UserError, one_line
 from .dump import DumpPredictions
 
 

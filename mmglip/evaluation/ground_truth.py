@@ -16,7 +16,7 @@ too wherever both sides have one.
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 #: {image id: file name (basename) or None}
 Images = Dict[object, Optional[str]]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Union
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 SEPARATOR = '. '
 

@@ -60,11 +60,11 @@ def _torch_load(path: str, mmap: bool):
 
 def read_checkpoint(path: str, mmap: bool = False) -> Dict:
     """``torch.load`` a checkpoint file the user gave (on the CPU), or a
-    :class:`~mmglip.utils.cli.UserError` naming it when it is not one: a
+    :class:`~mmglip.errors.UserError` naming it when it is not one: a
     folder, a JSON or HTML page saved under a ``.pth`` name, a download cut
     short. ``mmap=True`` maps zip-format files instead of reading them (a
     cheap check that a file of several GB is whole)."""
-    from mmglip.utils.cli import UserError
+    from mmglip.errors import UserError
     if osp.isdir(path):
         raise UserError(f'{path}: is a folder, not a checkpoint file.')
     try:

@@ -10,7 +10,7 @@ DDP no device ids. GPU runs are untouched: NCCL, as the config says.
 """
 import os
 
-from .cli import UserError, warn
+from mmglip.errors import UserError, warn
 
 
 def setup_cpu_distributed(cfg, launcher: str) -> bool:

@@ -10,7 +10,7 @@ import os
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 
 class ImageError(UserError, OSError):

@@ -32,7 +32,7 @@ from typing import Dict, Iterator, List, Optional, Union
 import urllib.parse
 
 import yaml
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 from mmglip.utils.io import package_data_path
 
 INDEX_FILE = 'model-index.yml'

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
-from mmglip.utils.cli import UserError, did_you_mean
+from mmglip.errors import UserError, did_you_mean
 from mmglip.zoo.hub import sha256_file
 
 #: folder of the zips in the hub repository

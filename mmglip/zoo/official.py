@@ -21,7 +21,7 @@ import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 # official keys that carry nothing mmglip uses (buffers, an unused conv)
 IGNORED_OFFICIAL = (

@@ -11,7 +11,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Optional
 
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 _HEX64 = re.compile(r'[0-9a-f]{64}')
 

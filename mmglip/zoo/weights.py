@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 
 from mmglip.utils.checkpoints import read_checkpoint
-from mmglip.utils.cli import UserError, check_file
+from mmglip.errors import UserError, check_file
 from mmglip.zoo.official import (DERIVED_BUFFERS, LAYOUT_KEY,
                                  CheckpointMismatchError,
                                  MissingWeightsError, check_layout,
@@ -171,7 +171,7 @@ def check_source(source: Union[str, os.PathLike], key: str = 'model',
     """Check a source before a model is built: an existing file must read as
     a checkpoint with ``key`` weights (memory-mapped: cheap even for GB
     files), anything else must be a zoo name (not fetched here). Raises a
-    one-line :class:`~mmglip.utils.cli.UserError` naming ``what``."""
+    one-line :class:`~mmglip.errors.UserError` naming ``what``."""
     text = os.fspath(source)
     if osp.exists(text):
         check_file(text, what)

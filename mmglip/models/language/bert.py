@@ -10,7 +10,7 @@ import torch
 from mmengine.model import BaseModule
 
 from mmglip.registry import MODELS
-from mmglip.utils.cli import UserError
+from mmglip.errors import UserError
 
 OFFLINE_HINT = (
     'Point the model at a local copy: a directory holding config.json and '
