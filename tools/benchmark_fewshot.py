@@ -30,12 +30,31 @@ A short check first, one task, one shot, one seed:
         --schedule configs/_base_/schedules/odinw_fewshot_cpu.py \
         --work-dir work_dirs/fewshot_check
 
+An ODinW task NAME is read from --data-root/<its root> (Raccoon:
+data/odinw/Raccoon/Raccoon.v2-raw.coco/, Packages: data/odinw/Packages/Raw/;
+every root in configs/_base_/datasets/odinw/README.md); tools/download.py
+--dataset NAME puts the official data there, and
+    python tools/dataset_converters/to_odinw.py SRC --format voc|yolo|\
+        roboflow-coco --task NAME --data-root data/odinw
+a dataset of your own. Every split the planned runs read is checked before
+anything is recorded or run (one line names a missing file).
+
+Progress: each run is "run i/N" with its epochs (a line per tenth, with the
+latest val AP), its testing, its AP when it finishes and an estimate of the
+time left for all runs; warnings stay on the console, mmengine's config
+and environment dumps, its log lines and the COCO tables go to the run's
+log file (W/runs/<task>/<mode>/shot<k>_seed<s>/<time>/<time>.log).
+Reports: results.json (values as computed), results.csv (AP in % and
+seconds with one decimal, as table.md), table.md, ap_vs_shots.png.
+
 Resumable: finished runs are never redone, a killed run continues from its
 newest readable checkpoint. W/benchmark.json records the weights, configs
-and options by content; a work dir made with others is refused. A finished
-run keeps only its best checkpoint's weights (weights_best.pth, named in its
-result.json) unless --keep-checkpoints. Spread over GPUs / machines with
-torchrun:
+and options by content; a work dir whose finished or checkpointed runs
+were made with others is refused (a record under which nothing finished
+nor wrote a checkpoint, e.g. after a call that failed early, is replaced,
+with a note). A finished run keeps only its best checkpoint's weights
+(weights_best.pth, named in its result.json) unless --keep-checkpoints.
+Spread over GPUs / machines with torchrun:
     python -m torch.distributed.run --nproc_per_node 8 \
         tools/benchmark_fewshot.py ... --launcher pytorch
 (each process takes every WORLD_SIZE-th run; rank 0 writes the reports).
@@ -66,7 +85,13 @@ def parse_args(argv=None):
                    'glip-lite)')
     p.add_argument('--data-root', default='data/odinw',
                    help='root of the ODinW tasks (official layout): the '
-                   'data_root of the ODinW task configs\' datasets; a dataset '
+                   'data_root of the ODinW task configs\' datasets; task '
+                   'NAME is read from DATA_ROOT/<its root> (e.g. DATA_ROOT/'
+                   'Packages/Raw/; every root: configs/_base_/datasets/odinw/'
+                   'README.md). tools/download.py --dataset NAME --data-root '
+                   'DATA_ROOT fetches a task there, tools/dataset_converters/'
+                   'to_odinw.py SRC --format F --task NAME --data-root '
+                   'DATA_ROOT converts a dataset of your own there. A dataset '
                    'config that sets its own data_root keeps it')
     names = list(ODINW_TASKS) + [t for t in ODINW35_TASKS
                                  if t not in ODINW_TASKS]
@@ -136,11 +161,10 @@ def main(argv=None):
     args = parse_args(argv)
     shots = check_args(args)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    from mmengine.utils import ProgressBar
-
     from mmglip.benchmark.fewshot import FewShotBenchmark
     from mmglip.benchmark.plan import plan_runs, shard, task_configs
-    from mmglip.benchmark.run import base_run_config
+    from mmglip.benchmark.progress import BenchmarkProgress
+    from mmglip.benchmark.run import base_run_config, check_task_files
     configs = task_configs(args.tasks)
     bench = FewShotBenchmark(args.model, args.work_dir, args.data_root,
                              configs, args.schedule, args.weights,
@@ -149,6 +173,7 @@ def main(argv=None):
     warn_unknown_cfg_keys(base_run_config(bench, next(iter(configs)))[0],
                           args.cfg_options)
     specs = plan_runs(list(configs), shots, args.seeds, args.modes)
+    check_task_files(bench, [s for s in specs if bench.result(s) is None])
     rank, world = 0, 1
     if args.launcher == 'pytorch':
         rank = int(os.environ.get('RANK', 0))
@@ -167,16 +192,15 @@ def main(argv=None):
     for spec in mine:
         if spec not in todo:
             bench.tidy(spec)  # a kill may have cut its clean-up short
-    print(f'[benchmark] {len(specs)} runs planned, {len(mine)} on this '
-          f'worker ({rank}/{world}), {len(mine) - len(todo)} already done')
-    bar = ProgressBar(len(todo)) if todo else None
-    for spec in todo:
-        res = bench.run(spec)
-        split = osp.basename(osp.dirname(res.get('eval_file') or '')) or \
-            'test'
-        print(f'\n[benchmark] {spec.name}: AP {res["ap"]:.1f} on the '
-              f'{split} split')
-        bar.update()
+    progress = BenchmarkProgress(
+        mine, todo, worker=f'w{rank}/{world}' if world > 1 else '')
+    progress.say(f'{len(specs)} runs planned, {len(mine)} on this worker '
+                 f'({rank}/{world}), {len(mine) - len(todo)} already done; '
+                 f'each run\'s log: {args.work_dir}/runs/<task>/<mode>/'
+                 'shot<k>_seed<s>/<time>/<time>.log')
+    for spec in list(todo):
+        progress.start(spec)
+        progress.finish(bench.run(spec, progress))
     if rank == 0:
         while world > 1 and any(bench.result(s) is None for s in specs):
             time.sleep(5)

@@ -21,6 +21,13 @@ Work dirs of the older record format (no per-task digests, weights by path
 only) are refused too: their results cannot be checked, so they are not
 migrated.
 
+Only work is protected: a record whose runs hold nothing (no
+``result.json``, no checkpoint, e.g. after a call that failed before its
+first checkpoint) is replaced by this call's, with a ``note:`` line; for a
+differing task it is enough that the task's runs hold nothing, for
+differing weights, model config, schedule or options (or an older record)
+no run of the work dir may hold anything.
+
 Light to import (no torch or mmdet at module level): the command-line tool
 checks its arguments with it before the heavy imports.
 """
@@ -28,6 +35,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import sys
 import time
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional
@@ -157,16 +165,27 @@ class FewShotBenchmark:
             f'{self.work_dir} holds results of another configuration: {why}.'
             ' Use another --work-dir (nothing there was changed).')
 
-    def _compare(self, theirs: Dict, mine: Dict) -> None:
-        """Raise a BenchmarkError if the record ``theirs`` does not fit this
-        configuration (``mine``)."""
-        if theirs.get('format') != RECORD_FORMAT or not isinstance(
-                theirs.get('tasks'), dict):
-            raise BenchmarkError(
-                f'{self.record_path} was written by an older mmglip (it '
-                'records the weights by path and no per-task digests), so '
-                'its results cannot be checked against this configuration; '
-                'use another --work-dir (nothing there was changed).')
+    def held_work(self, task: Optional[str] = None) -> List[str]:
+        """The files under ``WORK/runs/<task>/`` (every task's if None) that
+        hold work: a finished run's ``result.json`` and any checkpoint or
+        kept weights (``*.pth``, ``last_checkpoint``), relative to the work
+        dir. Logs and config dumps of runs that failed early are none."""
+        top = osp.join(self.work_dir, 'runs')
+        if task is not None:
+            top = osp.join(top, task)
+        held = []
+        for folder, _, files in sorted(os.walk(top)):
+            held += [
+                osp.relpath(osp.join(folder, name), self.work_dir)
+                for name in sorted(files)
+                if name in ('result.json', 'last_checkpoint')
+                or name.endswith('.pth')
+            ]
+        return held
+
+    def _global_differences(self, theirs: Dict, mine: Dict) -> List[str]:
+        """How the record's weights, model config, schedule and options
+        differ from this configuration's, one text per key."""
         parts = []
         for key in COMPARED_KEYS:
             old, new = theirs.get(key), mine[key]
@@ -180,19 +199,21 @@ class FewShotBenchmark:
                     f'{what}: sha256 {_short(old)} recorded (from '
                     f'{theirs.get(what)}), {_short(new)} now (from '
                     f'{mine[what]})')
-        if parts:
-            raise self._refuse('; '.join(parts))
-        for name, entry in mine['tasks'].items():
-            old = theirs['tasks'].get(name)
-            if old is not None and old.get('sha256') != entry['sha256']:
-                root = (f', data root {entry["data_root"]}'
-                        if entry['data_root'] else '')
-                raise self._refuse(
-                    f'task {name!r}: its dataset config {entry["config"]} '
-                    f'(resolved content{root}) differs from the one its '
-                    f'results were made with ({old.get("config")}'
-                    + (f', data root {old["data_root"]}'
-                       if old.get('data_root') else '') + ')')
+        return parts
+
+    @staticmethod
+    def _task_difference(name: str, old: Dict, entry: Dict) -> str:
+        root = (f', data root {entry["data_root"]}'
+                if entry['data_root'] else '')
+        return (f'task {name!r}: its dataset config {entry["config"]} '
+                f'(resolved content{root}) differs from the recorded one '
+                f'({old.get("config")}'
+                + (f', data root {old["data_root"]}'
+                   if old.get('data_root') else '') + ')')
+
+    def _held_note(self, held: List[str]) -> str:
+        return (f' (it holds {len(held)} file(s) of finished or '
+                f'checkpointed runs, e.g. {held[0]})')
 
     def check_work_dir(self, update: bool = True) -> List[str]:
         """Refuse a work dir of another configuration, else record this one.
@@ -220,13 +241,58 @@ class FewShotBenchmark:
         except (OSError, ValueError) as exc:
             raise BenchmarkError(
                 f'{path}: cannot be read ({exc}); use another --work-dir.')
-        self._compare(theirs, mine)
-        missing = [t for t in mine['tasks'] if t not in theirs['tasks']]
-        if missing and update:
-            theirs['tasks'].update({t: mine['tasks'][t] for t in missing})
+        if theirs.get('format') != RECORD_FORMAT or not isinstance(
+                theirs.get('tasks'), dict):
+            held = self.held_work()
+            if held:
+                raise BenchmarkError(
+                    f'{path} was written by an older mmglip (it records the '
+                    'weights by path and no per-task digests), so its '
+                    'results cannot be checked against this configuration;'
+                    ' use another --work-dir (nothing there was changed).')
+            return self._record_anew(
+                mine, 'it was written by an older mmglip', update)
+        parts = self._global_differences(theirs, mine)
+        if parts:
+            held = self.held_work()
+            if held:
+                raise self._refuse('; '.join(parts) + self._held_note(held))
+            return self._record_anew(mine, '; '.join(parts), update)
+        replaced, missing = [], []
+        for name, entry in mine['tasks'].items():
+            old = theirs['tasks'].get(name)
+            if old is None:
+                missing.append(name)
+            elif old.get('sha256') != entry['sha256']:
+                why = self._task_difference(name, old, entry)
+                held = self.held_work(name)
+                if held:
+                    raise self._refuse(why + self._held_note(held))
+                replaced.append((name, why))
+        if not update:
+            return missing + [name for name, _ in replaced]
+        if missing or replaced:
+            for name, why in replaced:
+                self._note_anew(why)
+            theirs['tasks'].update(
+                {t: mine['tasks'][t]
+                 for t in missing + [name for name, _ in replaced]})
             atomic_write_json(path, theirs, indent=1)
-            return []
-        return missing
+        return []
+
+    def _note_anew(self, why: str) -> None:
+        print(f'note: {self.record_path}: {why}; no run made with the '
+              'recorded configuration finished or wrote a checkpoint, so '
+              'it is replaced by this one.', file=sys.stderr)
+
+    def _record_anew(self, mine: Dict, why: str, update: bool) -> List[str]:
+        """Replace a record under which no run holds work (see
+        :meth:`held_work`) by this configuration's."""
+        if not update:  # rank 0 rewrites it; wait for that
+            return list(mine['tasks'])
+        self._note_anew(why)
+        atomic_write_json(self.record_path, mine, indent=1)
+        return []
 
     # ------------------------------------------------------------------ runs
     def run_dir(self, spec: RunSpec) -> str:
@@ -239,8 +305,10 @@ class FewShotBenchmark:
                 return json.load(f)
         return None
 
-    def run(self, spec: RunSpec) -> Dict:
-        """Run one spec (or return its stored result).
+    def run(self, spec: RunSpec, progress=None) -> Dict:
+        """Run one spec (or return its stored result); ``progress``: a
+        :class:`~mmglip.benchmark.progress.BenchmarkProgress` the run
+        reports to.
 
         Order matters for a kill at any point: the kept weights file is
         written (atomically) by the run, then ``result.json`` (atomically),
@@ -252,7 +320,7 @@ class FewShotBenchmark:
             return done
         from .run import run_one
         t0 = time.time()
-        result = run_one(self, spec)
+        result = run_one(self, spec, progress=progress)
         result.update(asdict(spec), seconds=round(time.time() - t0, 1),
                       keep_checkpoints=self.keep_checkpoints)
         atomic_write_json(osp.join(self.run_dir(spec), 'result.json'),

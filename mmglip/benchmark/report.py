@@ -88,8 +88,28 @@ def markdown_table(agg: Dict) -> str:
     return '\n'.join(lines)
 
 
+#: columns of results.csv rounded to :data:`CSV_DECIMALS` decimals
+ROUNDED = ('ap', 'ap50', 'val_best_ap', 'seconds')
+#: decimals of the AP columns (and seconds) in results.csv: those of the
+#: table; mmdet's COCO metric gives AP to 3 decimals of a fraction, i.e. 1
+#: decimal in %, so nothing is lost (results.json keeps the values as
+#: computed)
+CSV_DECIMALS = 1
+
+
+def csv_row(result: Dict) -> Dict:
+    """A result as results.csv writes it: AP (%) and seconds rounded to
+    :data:`CSV_DECIMALS` decimals, as the table shows them (``0.9``, not
+    ``0.8999999999999999``)."""
+    return {k: (f'{v:.{CSV_DECIMALS}f}' if k in ROUNDED and
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                else v) for k, v in result.items()}
+
+
 def write_reports(results: List[Dict], out_dir: str) -> Dict[str, str]:
-    """Write results.json, results.csv, table.md and ap_vs_shots.png."""
+    """Write results.json (the results as computed), results.csv (AP in %
+    and seconds with :data:`CSV_DECIMALS` decimals, as the table), table.md
+    and ap_vs_shots.png."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {
         name: os.path.join(out_dir, name)
@@ -105,7 +125,7 @@ def write_reports(results: List[Dict], out_dir: str) -> Dict[str, str]:
     with atomic_write(paths['results.csv'], newline='') as f:
         writer = csv.DictWriter(f, fields, extrasaction='ignore')
         writer.writeheader()
-        writer.writerows(results)
+        writer.writerows(csv_row(r) for r in results)
     agg = aggregate(results)
     atomic_write_text(paths['table.md'], markdown_table(agg))
     plot(agg, paths['ap_vs_shots.png'])

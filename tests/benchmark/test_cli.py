@@ -63,9 +63,13 @@ def test_other_bad_inputs(run_benchmark, tmp_path):
 
 def test_unknown_cfg_option_warned_before_refusal(run_benchmark, tmp_path):
     """The cfg-options are checked against the model config before the work
-    dir (here one of the old record format, refused) is looked at."""
+    dir (here one of the old record format with a finished run, refused)
+    is looked at."""
     (tmp_path / 'benchmark.json').write_text(json.dumps(dict(
         model_config=str(REPO / MODEL), weights=None, cfg_options={})))
+    run_dir = tmp_path / 'runs/raccoon_mini/full/shot1_seed3'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'result.json').write_text('{"ap": 1.0}')
     status, _, err = run_benchmark(
         MODEL, '--tasks', TASK, '--schedule', SCHEDULE, '--work-dir',
         tmp_path, '--cfg-options', 'model.test_cfg.score_thrr=0.1')

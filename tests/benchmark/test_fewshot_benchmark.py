@@ -3,12 +3,13 @@ one short run (1 shot, 1 seed, 2 epochs of one image), killed after its
 first epoch and resumed, shared by the tests below: reports written, only
 the best weights kept, nothing redone, repeated arguments merged, foreign
 work dirs refused. Planning and tables are tested without training."""
+import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -101,35 +102,37 @@ def _argv(work_dir, schedule, epochs=2, shots=('1', ), seeds=('3', )):
 def finished(tmp_path_factory):
     """A work dir with one finished run that was killed after epoch 1 (its
     epoch 2 checkpoint then replaced by a file cut short) and resumed.
-    Returns (work dir, schedule, stderr of the resumed call)."""
+    Returns (work dir, schedule, the resumed call's CompletedProcess).
+
+    The kill comes from inside, at a known point: the schedule adds
+    KillOnceAfterEpoch (tests/benchmark/kill_hook.py), which SIGKILLs the
+    first call right after epoch 1's checkpoint is written and then never
+    again (its flag file is gone), whatever the machine's speed."""
     root = tmp_path_factory.mktemp('benchmark')
+    flag = root / 'kill_after_epoch_1'
+    flag.write_text('')
     # the CPU schedule, with the 1-shot set not repeated: one image, one
     # iteration per epoch
     schedule = root / 'schedule.py'
-    schedule.write_text(f'_base_ = {str(REPO / SCHEDULE)!r}\n'
-                        'fewshot_repeats = {1: 1}\n')
+    schedule.write_text(
+        f'_base_ = {str(REPO / SCHEDULE)!r}\n'
+        'fewshot_repeats = {1: 1}\n'
+        "custom_imports = dict(imports=['tests.benchmark.kill_hook'])\n"
+        'custom_hooks = [dict(type="KillOnceAfterEpoch", epoch=1, '
+        f'flag_file={str(flag)!r})]\n')
     work = root / 'work'
     cmd = [sys.executable, 'tools/benchmark_fewshot.py',
            *_argv(work, schedule)]
     env = dict(os.environ, HF_HUB_OFFLINE='1')
-    first_log = root / 'first_call.log'
-    with open(first_log, 'w') as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                           env=env)
+    assert first.returncode == -signal.SIGKILL, first.stderr[-4000:]
+    assert not flag.exists()
     run_dir = work / RUN
-    deadline = time.time() + 600
-    try:
-        # mmengine writes last_checkpoint once epoch_1.pth is complete
-        while not (run_dir / 'last_checkpoint').is_file():
-            assert proc.poll() is None, first_log.read_text()[-4000:]
-            assert time.time() < deadline, 'no checkpoint after 10 min'
-            time.sleep(0.2)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
     assert not (run_dir / 'result.json').exists()
     assert (run_dir / 'epoch_1.pth').is_file()
+    assert (run_dir / 'last_checkpoint').is_file()
+    assert not (run_dir / 'epoch_2.pth').exists()
     # as if the kill had come while epoch 2 was being saved
     data = (run_dir / 'epoch_1.pth').read_bytes()
     (run_dir / 'epoch_2.pth').write_bytes(data[:len(data) // 2])
@@ -137,11 +140,12 @@ def finished(tmp_path_factory):
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
                          env=env)
     assert res.returncode == 0, res.stderr[-4000:]
-    return work, schedule, res.stderr
+    return work, schedule, res
 
 
 def test_killed_run_resumes_and_keeps_best_weights(finished):
-    work, _, stderr = finished
+    work, _, res = finished
+    stderr = res.stderr
     run_dir = work / RUN
     log = '\n'.join(p.read_text() for p in run_dir.glob('*/*.log'))
     assert 'epoch_2.pth cannot be read' in stderr
@@ -194,3 +198,68 @@ def test_other_configuration_refused(finished, run_benchmark):
     assert 'another configuration' in err and 'cfg_options' in err
     assert (work / 'benchmark.json').read_bytes() == record
     assert _stamps(work) == stamps
+
+
+def test_console_shows_progress_and_the_log_file_the_rest(finished):
+    """Issue 19 item 8: run i of N, the run's progress with an ETA and its
+    AP as it finishes on the console; mmengine's config and environment
+    dumps, its log lines, the frozen-parameter notes and pycocotools'
+    tables only in the run's log file."""
+    work, _, res = finished
+    out = res.stdout
+    lines = [line for line in out.splitlines()
+             if line.startswith('[benchmark]')]
+    assert lines[0].startswith('[benchmark] 1 runs planned, 1 on this '
+                               'worker (0/1), 0 already done')
+    label = '[benchmark] run 1/1 raccoon_mini/full/shot1_seed3: '
+    assert lines[1] == label + 'full tuning'
+    start = re.fullmatch(re.escape(label) + r'training 2 epochs of 1 '
+                         r'iterations, resumed after epoch 1 \(log: (.*)\)',
+                         lines[2])
+    assert start, lines[2]
+    log = REPO / start.group(1)  # relative to the tool's working folder
+    assert log.is_file() and log.parent.parent == work / RUN
+    assert re.fullmatch(re.escape(label) + r'epoch 2/2, val AP \d+\.\d; '
+                        r'ETA \d+ s', lines[3]), lines[3]
+    assert lines[4] == label + 'testing the best checkpoint on 8 images'
+    assert label + '4/8 images' in lines
+    assert re.fullmatch(re.escape(label) + r'AP \d+\.\d on the test split '
+                        r'\(took \d+ (s|min \d\d s)\); all runs of this call '
+                        'done', lines[-1]), lines[-1]
+    console = out + res.stderr
+    text = log.read_text()
+    for only_in_log in ('System environment', 'Config:',
+                        'Hooks will be executed in the following order',
+                        'is skipped since its requires_grad=False',
+                        'Average Precision', 'Epoch(train)'):
+        assert only_in_log not in console, only_in_log
+        assert only_in_log in text, only_in_log
+    assert ' - mmengine - INFO - ' not in console
+
+
+def test_csv_rounds_as_the_table(finished, tmp_path):
+    """Issue 19 item 11: results.csv holds AP (and seconds) with the one
+    decimal of the table, not 0.8999999999999999; results.json keeps the
+    values as computed."""
+    from mmglip.benchmark.report import write_reports
+    work, _, _ = finished
+    with open(work / 'results.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    for key in ('ap', 'ap50', 'val_best_ap', 'seconds'):
+        assert re.fullmatch(r'\d+\.\d', rows[0][key]), (key, rows[0][key])
+    result = json.loads((work / RUN / 'result.json').read_text())
+    assert float(rows[0]['ap']) == pytest.approx(result['ap'], abs=0.05)
+    # the value of the report that showed it
+    res = [dict(mode='full', task='t', shot=1, seed=3, ap=100 * 0.009,
+                ap50=100 * 0.029, val_best_ap=None, epochs=2,
+                seconds=61.04, eval_file='t/test/a.json')]
+    assert res[0]['ap'] == 0.8999999999999999
+    paths = write_reports(res, str(tmp_path))
+    with open(paths['results.csv'], newline='') as f:
+        row = next(csv.DictReader(f))
+    assert (row['ap'], row['ap50'], row['val_best_ap'], row['seconds']) == (
+        '0.9', '2.9', '', '61.0')
+    assert '| t | 0.9 |' in open(paths['table.md']).read()
+    assert json.loads(open(paths['results.json']).read())[0]['ap'] == \
+        0.8999999999999999

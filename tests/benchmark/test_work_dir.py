@@ -35,6 +35,14 @@ def _task_file(folder, extra=''):
     return str(path)
 
 
+def _finished_run(work, task='raccoon_mini'):
+    """A finished run of ``task`` in the work dir (its result.json): work
+    that a later call of another configuration must not mix with."""
+    run_dir = work / 'runs' / task / 'full' / 'shot1_seed3'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'result.json').write_text(json.dumps(dict(ap=1.0)))
+
+
 def _refused(bench, *words):
     """check_work_dir refuses and changes nothing; returns the message."""
     record = bench.record_path
@@ -76,6 +84,7 @@ def test_weights_with_new_content_are_refused(tmp_path):
     weights.write_bytes(b'first weights')
     work = tmp_path / 'work'
     _bench(work, weights=weights).check_work_dir()
+    _finished_run(work)
     record = json.loads((work / 'benchmark.json').read_text())
     assert record['weights_sha256'] == \
         hashlib.sha256(b'first weights').hexdigest()
@@ -92,6 +101,7 @@ def test_other_dataset_config_of_the_same_name_is_refused(tmp_path):
     # the same content elsewhere is the same task
     same = _task_file(tmp_path / 'b')
     _bench(work, {'raccoon_mini': same}).check_work_dir()
+    _finished_run(work)
     other = _task_file(tmp_path / 'c', 'train_dataloader = dict('
                        'batch_size=2)\n')
     _refused(_bench(work, {'raccoon_mini': other}), "task 'raccoon_mini'",
@@ -105,6 +115,7 @@ def test_changed_schedule_base_is_refused(tmp_path):
     work = tmp_path / 'work'
     _bench(work, schedule=schedule).check_work_dir()
     _bench(work, schedule=schedule).check_work_dir()  # unchanged: fine
+    _finished_run(work)
     (tmp_path / 'base.py').write_text(
         f'_base_ = {SCHEDULE!r}\ntrain_cfg = dict(max_epochs=5)\n')
     _refused(_bench(work, schedule=schedule), 'schedule: sha256')
@@ -113,6 +124,7 @@ def test_changed_schedule_base_is_refused(tmp_path):
 def test_other_cfg_options_are_refused(tmp_path):
     work = tmp_path / 'work'
     _bench(work, options={'train_cfg.max_epochs': 1}).check_work_dir()
+    _finished_run(work)
     _refused(_bench(work, options={'train_cfg.max_epochs': 2}),
              'cfg_options', "'2'")
 
@@ -122,6 +134,7 @@ def test_odinw_task_under_another_data_root_is_refused(tmp_path):
     from mmglip.datasets.odinw import odinw_config_path
     tasks = {'Raccoon': odinw_config_path('Raccoon')}
     _bench(work, tasks, data_root=tmp_path / 'odinw').check_work_dir()
+    _finished_run(work, 'Raccoon')
     record = json.loads((work / 'benchmark.json').read_text())
     assert record['tasks']['Raccoon']['data_root'] == str(tmp_path / 'odinw')
     _refused(_bench(work, tasks, data_root=tmp_path / 'elsewhere'),
@@ -153,7 +166,84 @@ def test_old_record_format_is_refused(tmp_path):
     (work / 'benchmark.json').write_text(json.dumps(dict(
         model_config=MODEL, model_config_sha='0123', schedule_sha='4567',
         weights=None, data_root='/data/odinw', cfg_options={})))
+    _finished_run(work)
     _refused(_bench(work), 'older mmglip')
+    # without the finished run there is nothing to protect
+    (work / 'runs/raccoon_mini/full/shot1_seed3/result.json').unlink()
+    assert _bench(work).check_work_dir() == []
+    assert json.loads((work / 'benchmark.json').read_text())['format'] == 2
+
+
+# --------------------------------- a record with nothing made under it
+def _record(work):
+    return json.loads((work / 'benchmark.json').read_text())
+
+
+def test_call_that_failed_before_any_run_leaves_nothing_to_protect(
+        tmp_path, capsys):
+    """Issue 19 item 4: a first call with a wrong --data-root recorded its
+    configuration and failed before any run finished or wrote a
+    checkpoint (only the log folder of the run that failed is there); the
+    corrected call is accepted and recorded instead, with a note."""
+    from mmglip.datasets.odinw import odinw_config_path
+    work = tmp_path / 'work'
+    tasks = {'Raccoon': odinw_config_path('Raccoon')}
+    _bench(work, tasks, data_root=tmp_path / 'wrong').check_work_dir()
+    log_dir = work / 'runs/Raccoon/full/shot1_seed3/20250101_000000'
+    log_dir.mkdir(parents=True)
+    (log_dir / '20250101_000000.log').write_text('error: no such file\n')
+    (log_dir.parent / 'glip-lite_raccoon-mini.py').write_text('# dump\n')
+    capsys.readouterr()
+    right = _bench(work, tasks, data_root=tmp_path / 'odinw')
+    assert right.check_work_dir() == []
+    note = capsys.readouterr().err
+    assert note.startswith(f'note: {work / "benchmark.json"}: task '
+                           "'Raccoon'") and str(tmp_path / 'wrong') in note
+    assert _record(work)['tasks']['Raccoon']['data_root'] == \
+        str(tmp_path / 'odinw')
+    assert (log_dir / '20250101_000000.log').is_file()  # nothing deleted
+    # the same holds for the weights, model config, schedule and options
+    _bench(work, tasks, data_root=tmp_path / 'odinw',
+           options={'train_cfg.max_epochs': 2}).check_work_dir()
+    assert _record(work)['cfg_options'] == {'train_cfg.max_epochs': '2'}
+
+
+def test_checkpoint_of_an_unfinished_run_is_protected(tmp_path):
+    """A run killed after its first checkpoint holds work (it resumes from
+    it): another configuration is refused as before."""
+    work = tmp_path / 'work'
+    _bench(work, options={'train_cfg.max_epochs': 1}).check_work_dir()
+    run_dir = work / 'runs/raccoon_mini/full/shot1_seed3'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'epoch_1.pth').write_bytes(b'weights')
+    message = _refused(_bench(work, options={'train_cfg.max_epochs': 2}),
+                       'cfg_options', 'runs/raccoon_mini/full/shot1_seed3/'
+                       'epoch_1.pth')
+    assert '1 file(s) of finished or checkpointed runs' in message
+
+
+def test_only_the_tasks_with_work_are_protected(tmp_path):
+    """A task whose runs hold nothing gets its new dataset config recorded
+    even when another task of the work dir has finished runs; the finished
+    task is still protected."""
+    work = tmp_path / 'work'
+    a, b = _task_file(tmp_path / 'a'), str(tmp_path / 'b.py')
+    open(b, 'w').write(f'_base_ = {TASK!r}\n')
+    _bench(work, {'raccoon_mini': a, 'b': b}).check_work_dir()
+    _finished_run(work, 'raccoon_mini')
+    new_b = str(tmp_path / 'c' / 'b.py')
+    os.makedirs(tmp_path / 'c')
+    open(new_b, 'w').write(f'_base_ = {TASK!r}\nx = 1\n')
+    # a worker (update=False) waits for rank 0 to record it
+    assert _bench(work, {'b': new_b}).check_work_dir(update=False) == ['b']
+    assert _record(work)['tasks']['b']['config'] == b
+    assert _bench(work, {'b': new_b}).check_work_dir() == []
+    assert _record(work)['tasks']['b']['config'] == new_b
+    other_a = _task_file(tmp_path / 'd', 'x = 2\n')
+    _refused(_bench(work, {'raccoon_mini': other_a}), "task 'raccoon_mini'")
+    # and another schedule is refused for the whole work dir
+    _refused(_bench(work, {'b': new_b},
+                    options={'train_cfg.max_epochs': 2}), 'cfg_options')
 
 
 # ------------------------------------------------------ finished runs' files
@@ -164,7 +254,7 @@ def _fake_run_one(fail=False):
     """A run_one that writes what a real run leaves (two epochs, the best
     one, the pointer, the kept weights) without training."""
 
-    def run_one(bench, spec):
+    def run_one(bench, spec, progress=None):
         run_dir = bench.run_dir(spec)
         os.makedirs(run_dir, exist_ok=True)
         for name in ('epoch_1.pth', 'epoch_2.pth',
