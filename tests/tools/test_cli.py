@@ -34,17 +34,20 @@ def test_help_describes_every_argument(tool):
     import argparse
     module = load_tool(tool)
     parser_calls = []
-    original = argparse.ArgumentParser.parse_args
+    original = (argparse.ArgumentParser.parse_args,
+                argparse.ArgumentParser.parse_intermixed_args)
 
     def capture(self, *a, **k):
         parser_calls.append(self)
         raise SystemExit(0)
     argparse.ArgumentParser.parse_args = capture
+    argparse.ArgumentParser.parse_intermixed_args = capture  # to_odinw.py
     try:
         with pytest.raises(SystemExit):
             (getattr(module, 'parse_args', None) or module.main)([])
     finally:
-        argparse.ArgumentParser.parse_args = original
+        (argparse.ArgumentParser.parse_args,
+         argparse.ArgumentParser.parse_intermixed_args) = original
     parser = parser_calls[0]
     assert parser.formatter_class is HelpFormatter, tool
     for action in parser._actions:

@@ -8,6 +8,11 @@ Output (``DST``)::
     DST/valid/...
     DST/test/...        (splits the data has, or the seeded split's)
 
+With ``layout=TaskLayout(...)`` (``to_odinw.py --task NAME``: ``DST`` is
+then ``<ODinW root>/<the task's root>``) each split goes to the folder the
+task reads it from (``valid`` -> ``mini_val`` for EgoHands) and the classes
+must be the task config's, in its order, or nothing is written.
+
 Each json is COCO detection: ``images`` (ids from 1 in file-name order for
 VOC / YOLO, ``width`` / ``height`` read from the image itself),
 ``annotations`` (``bbox`` as absolute ``[x, y, w, h]``, ``area``,
@@ -38,8 +43,8 @@ the end (:mod:`.write`), so a failed conversion leaves nothing behind.
 import os.path as osp
 
 from .common import (ANN_NAME, DEFAULT_SPLIT, FORMATS, SPLITS,
-                     ConversionError, ConversionResult, check_dst,
-                     seeded_split)
+                     ConversionError, ConversionResult, TaskLayout,
+                     check_dst, seeded_split)
 from .roboflow import convert_roboflow_coco
 from .voc import convert_voc
 from .yolo import convert_yolo
@@ -60,7 +65,7 @@ def convert(src: str, dst: str, fmt: str, **kwargs) -> ConversionResult:
 
 
 __all__ = [
-    'ConversionError', 'ConversionResult', 'convert', 'convert_voc',
-    'convert_yolo', 'convert_roboflow_coco', 'seeded_split', 'check_dst',
-    'ANN_NAME', 'SPLITS', 'DEFAULT_SPLIT', 'FORMATS'
+    'ConversionError', 'ConversionResult', 'TaskLayout', 'convert',
+    'convert_voc', 'convert_yolo', 'convert_roboflow_coco', 'seeded_split',
+    'check_dst', 'ANN_NAME', 'SPLITS', 'DEFAULT_SPLIT', 'FORMATS'
 ]

@@ -40,6 +40,16 @@ class SourceImage:
 
 
 @dataclass
+class TaskLayout:
+    """Where an ODinW task reads its splits (``to_odinw.py --task``): the
+    folder of each converted split (``valid`` -> ``mini_val`` for
+    EgoHands) and the classes its config names, in order (None: any)."""
+    name: str
+    folders: Dict[str, str] = field(default_factory=dict)
+    classes: Optional[List[str]] = None
+
+
+@dataclass
 class ConversionResult:
     """What a conversion wrote."""
     dst: str
@@ -53,12 +63,14 @@ class ConversionResult:
     def summary(self) -> str:
         lines = [f'{self.dst} ({self.format}; splits: {self.split_source})',
                  f'categories: {", ".join(self.categories)}']
+        width = max([5] + [len(split) for split in self.splits])
         for split, n in self.splits.items():
-            lines.append(f'  {split:<5}: {n["images"]:>6} images '
+            lines.append(f'  {split:<{width}}: {n["images"]:>6} images '
                          f'{n["boxes"]:>7} boxes')
         n_img = sum(n['images'] for n in self.splits.values())
         n_box = sum(n['boxes'] for n in self.splits.values())
-        lines.append(f'  total: {n_img:>6} images {n_box:>7} boxes')
+        lines.append(f'  {"total":<{width}}: {n_img:>6} images '
+                     f'{n_box:>7} boxes')
         lines += [f'note: {n}' for n in self.notes]
         lines += [f'warning: {w}' for w in self.warnings]
         return '\n'.join(lines)

@@ -10,15 +10,17 @@ json entry is named in the warnings (and written as in the source).
 """
 import json
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from .common import (ConversionError, ConversionResult, check_dst,
-                     decoded_size)
+from .common import (ConversionError, ConversionResult, TaskLayout,
+                     check_dst, decoded_size)
 from .write import write_files
 
 
 def convert_roboflow_coco(src: str, dst: str,
-                          link: bool = False) -> ConversionResult:
+                          link: bool = False,
+                          layout: Optional[TaskLayout] = None
+                          ) -> ConversionResult:
     """Roboflow COCO export -> ODinW layout (see the module docstring)."""
     check_dst(dst)
     found = {}
@@ -101,4 +103,5 @@ def convert_roboflow_coco(src: str, dst: str,
             files.append((p, img['file_name']))
         out[sp] = (new, files)
     return write_files(dst, 'roboflow-coco', cat_signature, out,
-                       'the source\'s own', warns, notes, link, unreadable)
+                       'the source\'s own', warns, notes, link, unreadable,
+                       layout)

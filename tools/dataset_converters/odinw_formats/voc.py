@@ -18,9 +18,9 @@ import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .common import (DEFAULT_SPLIT, IMG_EXTS, SPLITS, ConversionError,
-                     ConversionResult, SourceImage, check_dst, check_ratios,
-                     decoded_size, find_image, natural_key, read_name_list,
-                     round_coord, seeded_split)
+                     ConversionResult, SourceImage, TaskLayout, check_dst,
+                     check_ratios, decoded_size, find_image, natural_key,
+                     read_name_list, round_coord, seeded_split)
 from .write import write_odinw
 
 
@@ -77,8 +77,10 @@ def convert_voc(src: str,
                 seed: int = 0,
                 split_lists: Optional[Dict[str, str]] = None,
                 classes: Optional[Sequence[str]] = None,
-                link: bool = False) -> ConversionResult:
-    """Pascal VOC -> ODinW layout (see the module docstring)."""
+                link: bool = False,
+                layout: Optional[TaskLayout] = None) -> ConversionResult:
+    """Pascal VOC -> ODinW layout (see the module docstring); with an ODinW
+    task's ``layout`` and no ``classes``, the task's classes, in order."""
     check_dst(dst)
     xml_dir, img_dir = _voc_dirs(src)
     xmls = sorted((f for f in os.listdir(xml_dir) if f.endswith('.xml')),
@@ -112,7 +114,16 @@ def convert_voc(src: str,
                          'the real size is used.')
         records[base] = (SourceImage(img_path, base, w, h), objects)
         names_found += [n for n, _ in objects]
-    if classes is None:
+    if classes is None and layout is not None and layout.classes:
+        categories = list(layout.classes)  # the task's, in its order
+        extra = sorted(set(names_found) - set(categories))
+        if extra:
+            raise ConversionError(
+                f'objects named {extra} are not among the classes of ODinW '
+                f'task {layout.name} ({categories}), so the task could not '
+                'read them. Nothing was written. Give DST instead of --task '
+                'for a dataset of your own.')
+    elif classes is None:
         categories = sorted(set(names_found))
     else:
         categories = list(classes)
@@ -179,7 +190,8 @@ def convert_voc(src: str,
         for sp, names in assignment.items()
     }
     return write_odinw(dst, 'voc', categories, splits, split_source, warns,
-                       notes, link, unreadable)
+                       notes, link, unreadable,
+                       layout)
 
 
 def _check_assignment(assignment: Dict[str, List[str]], all_names,

@@ -11,17 +11,19 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from mmglip.datasets.validation import validate_coco
 
 from .common import (ANN_NAME, MAX_NAMED_IMAGES, SPLITS, ConversionError,
-                     ConversionResult, SourceImage, check_dst, coco_of)
+                     ConversionResult, SourceImage, TaskLayout, check_dst,
+                     coco_of)
 
 
 def write_odinw(dst, fmt, categories,
                 splits: Dict[str, List[SourceImage]], split_source, warns,
-                notes, link, unreadable: Dict[str, str]) -> ConversionResult:
+                notes, link, unreadable: Dict[str, str],
+                layout: Optional[TaskLayout] = None) -> ConversionResult:
     out = {}
     for sp in SPLITS:
         if sp not in splits:
@@ -30,7 +32,7 @@ def write_odinw(dst, fmt, categories,
         out[sp] = (coco_of(imgs, categories),
                    [(img.src, img.file_name) for img in imgs])
     return write_files(dst, fmt, categories, out, split_source, warns,
-                       notes, link, unreadable)
+                       notes, link, unreadable, layout)
 
 
 def _check_decoded(out: Dict[str, Tuple[dict, List[Tuple[str, str]]]],
@@ -65,11 +67,32 @@ def _place(src: str, target: str, link: bool) -> None:
     shutil.copy2(src, target)
 
 
+def _check_layout(categories, layout: Optional[TaskLayout]) -> None:
+    """The classes of an ODinW task's place (``--task``) must be the
+    task config's, in its order: the task's datasets refuse others."""
+    if layout is None or layout.classes is None:
+        return
+    if list(categories) != list(layout.classes):
+        raise ConversionError(
+            f'the source\'s classes {list(categories)} are not those of '
+            f'ODinW task {layout.name} ({list(layout.classes)}, in this '
+            'order), so the task could not read the converted data. Nothing '
+            'was written. Give DST instead of --task for a dataset of your '
+            'own (VOC: --classes sets the order).')
+
+
 def write_files(dst, fmt, categories,
                 out: Dict[str, Tuple[dict, List[Tuple[str, str]]]],
                 split_source, warns, notes, link,
-                unreadable: Dict[str, str]) -> ConversionResult:
+                unreadable: Dict[str, str],
+                layout: Optional[TaskLayout] = None) -> ConversionResult:
+    """Write the splits ``out`` (split -> COCO dict, [(source, name)]) to
+    ``dst``; with ``layout`` (an ODinW task's place) each split goes to the
+    task's folder for it and the classes must be the task's."""
     check_dst(dst)
+    _check_layout(categories, layout)
+    folders = layout.folders if layout is not None else {}
+    out = {folders.get(sp, sp): v for sp, v in out.items()}
     # every image to be written was decoded; sizes of the bad ones are 0
     _check_decoded(out, unreadable, warns)
     counts = {}

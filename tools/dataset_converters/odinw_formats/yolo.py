@@ -13,8 +13,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .common import (DEFAULT_SPLIT, ConversionError, ConversionResult,
-                     SourceImage, check_dst, check_ratios, decoded_size,
-                     list_images, round_coord, seeded_split)
+                     SourceImage, TaskLayout, check_dst, check_ratios,
+                     decoded_size, list_images, round_coord, seeded_split)
 from .write import write_odinw
 
 
@@ -146,7 +146,8 @@ def convert_yolo(src: str,
                  dst: str,
                  split: Optional[Sequence[float]] = None,
                  seed: int = 0,
-                 link: bool = False) -> ConversionResult:
+                 link: bool = False,
+                 layout: Optional[TaskLayout] = None) -> ConversionResult:
     """YOLO txt + data.yaml -> ODinW layout (see the module docstring)."""
     check_dst(dst)
     names, data, yaml_path = _yolo_names(src)
@@ -207,4 +208,5 @@ def convert_yolo(src: str,
         notes.append(f'{counts["polygon"]} polygon line(s) converted to '
                      'their bounding boxes')
     return write_odinw(dst, 'yolo', names, splits, split_source, warns,
-                       notes, link, unreadable)
+                       notes, link, unreadable,
+                       layout)
