@@ -1,0 +1,283 @@
+"""Export a GLIP model to ONNX: a text-encoder graph and a detector graph
+(or one detector graph with a fixed prompt baked in), with the model's
+identity in their metadata and a self-check before anything is placed.
+
+Exporter: ``torch.onnx.export`` with the TorchScript tracer
+(``dynamo=False``), opset 19. Why not ``dynamo=True`` (torch.export):
+it needs ``onnxscript`` as one more dependency and, on this model, ran
+its decompositions for minutes on a 16-channel test model where the
+tracer takes seconds; the tracer records the shape arithmetic of Swin's
+window padding and DyHead's level sizes as graph ops, so one export
+serves any batch size, image size and token length (checked by the
+self-check and the tests at sizes other than the traced one). DyHead's
+modulated deformable convolution is ONNX's ``DeformConv`` through a
+registered symbolic (:mod:`mmglip.deploy.ops` says why that op).
+"""
+import json
+import os
+import os.path as osp
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from mmglip.version import __version__
+from .agreement import Agreement, compare
+from .errors import DeployError, require
+from .graphs import (DetectorGraph, FixedPromptGraph, TextEncoderGraph,
+                     exportable, head_output_names, language_tokens)
+from .metadata import (DETECTOR, TEXT_ENCODER, TOKENIZER, model_fingerprint)
+from .ops import OPSET, register_symbolic
+
+#: the prompt of the self-check when no --texts are given
+CHECK_TEXTS = ('raccoon', 'person', 'dog', 'trash can', 'car')
+
+
+def default_check_image() -> str:
+    from mmglip.utils.io import package_data_path
+    return os.fspath(package_data_path(
+        'demo', 'data', 'raccoon_mini', 'valid', 'raccoon-106.jpg'))
+
+
+def _sample_batch(model, image: str, names: Sequence[str]):
+    """The preprocessed batch of one image file, as inference makes it."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmglip.apis.inference import test_pipeline
+    data = test_pipeline(model.cfg)(dict(
+        img_path=image, img_id=0, text=tuple(names), custom_entities=True))
+    return model.data_preprocessor(pseudo_collate([data]), False)
+
+
+def _metadata(model, variant: str, weights: Dict[str, str], graph: str,
+              fixed: Optional[dict]) -> Dict[str, str]:
+    cfg = model.cfg
+    pre = cfg.model.data_preprocessor
+    meta = {
+        'mmglip.variant': variant,
+        'mmglip.model_sha256': model_fingerprint(cfg),
+        'mmglip.weights': weights['weights'],
+        'mmglip.weights_sha256': weights['weights_sha256'],
+        'mmglip.version': __version__,
+        'mmglip.opset': str(OPSET),
+        'mmglip.graph': graph,
+        'mmglip.mean': json.dumps(list(pre.get('mean', [0, 0, 0]))),
+        'mmglip.std': json.dumps(list(pre.get('std', [1, 1, 1]))),
+        'mmglip.bgr_to_rgb': json.dumps(bool(pre.get('bgr_to_rgb', False))),
+        'mmglip.pad_size_divisor': str(pre.get('pad_size_divisor', 1)),
+        'mmglip.input_scale': ('image: float32 [B, 3, H, W] = (pixel - '
+                               'mean) / std, pixels 0-255 in the channel '
+                               'order bgr_to_rgb gives, padded to '
+                               'pad_size_divisor'),
+        'mmglip.max_tokens': str(model.max_tokens),
+        'mmglip.lang_dim': str(model.language_model.language_dim),
+        'mmglip.early_fuse': json.dumps(bool(model.fusion_neck.early_fuse)),
+        'mmglip.num_levels': str(model.bbox_head.num_levels),
+        'mmglip.fixed_prompt': json.dumps(fixed) if fixed else '',
+    }
+    if graph == 'detector':
+        meta['mmglip.config'] = cfg.pretty_text
+    return meta
+
+
+def _write_metadata(path: str, meta: Dict[str, str]) -> None:
+    onnx = require('onnx')
+    proto = onnx.load(path)
+    onnx.helper.set_model_props(proto, meta)
+    proto.producer_name = 'mmglip'
+    proto.producer_version = __version__
+    onnx.save(proto, path)
+    onnx.checker.check_model(path, full_check=True)
+
+
+def _export(module, args, path: str, input_names: List[str],
+            output_names: List[str], dynamic_axes: Dict, what: str) -> None:
+    """torch.onnx.export; an op it cannot write is a DeployError naming
+    the graph and the op."""
+    try:
+        with warnings.catch_warnings():
+            # the tracer's notes on Python values it records as constants
+            # (checked by the self-check at another size)
+            warnings.simplefilter('ignore')
+            torch.onnx.export(
+                module.eval(), args, path, dynamo=False,
+                opset_version=OPSET, input_names=input_names,
+                output_names=output_names, dynamic_axes=dynamic_axes,
+                do_constant_folding=True)
+    except Exception as err:  # noqa: BLE001 - the exporter's many types
+        said = str(err).strip().splitlines()[0][:300] if str(err).strip() \
+            else type(err).__name__
+        raise DeployError(
+            f'The {what} cannot be exported to ONNX opset {OPSET}: {said}'
+            ) from err
+
+
+def _prompt_tokens(model, prompts) -> Dict[str, torch.Tensor]:
+    lm = model.language_model
+    enc = lm.tokenize([p.caption for p in prompts])
+    return dict(enc, tokens=language_tokens(model, enc['input_ids'],
+                                            enc['attention_mask']))
+
+
+def _prepare_out(out_dir: str, overwrite: bool) -> None:
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise DeployError(f'--out {out_dir}: a file, not a folder; choose '
+                          'a folder for the ONNX files.')
+    if osp.isdir(out_dir) and os.listdir(out_dir):
+        if not overwrite:
+            raise DeployError(
+                f'--out {out_dir} exists and is not empty; choose a new '
+                'folder, or --overwrite to replace an earlier export there.')
+        if not osp.isfile(osp.join(out_dir, DETECTOR)):
+            raise DeployError(
+                f'--out {out_dir} holds files that are not an mmglip '
+                f'export (no {DETECTOR}); --overwrite replaces only an '
+                'earlier export: choose another folder.')
+
+
+def export_onnx(model, out_dir: str, *, variant: str,
+                weights: Optional[Dict[str, str]] = None,
+                texts: Optional[Sequence[str]] = None,
+                check_image: Optional[str] = None, overwrite: bool = False,
+                log: Callable[[str], None] = print) -> Agreement:
+    """Export ``model`` (a GLIP with ``model.cfg``, in eval mode) into
+    ``out_dir`` and check it.
+
+    Writes ``text_encoder.onnx`` and ``detector.onnx`` (or, with
+    ``texts``, one ``detector.onnx`` with those names' token features
+    baked in), ``tokenizer/`` (the language model's tokenizer files, for
+    prompt building), each graph with dynamic batch, image height / width
+    and token length and the ``mmglip.*`` metadata
+    (:mod:`mmglip.deploy.metadata`). Before ``out_dir`` is placed: the
+    onnx checker on each file, and one ONNX Runtime run on
+    ``check_image`` (default a shipped Raccoon image) against ``model``'s
+    PyTorch detections; a disagreement beyond the tolerances of
+    :mod:`mmglip.deploy.agreement` is a :class:`DeployError` and nothing
+    is placed. Files are written to a hidden folder beside ``out_dir``
+    and moved there at the end.
+
+    Args:
+        variant: how the model is named (zoo name or config name).
+        weights: ``weights`` label and ``weights_sha256``
+            (:func:`~mmglip.deploy.metadata.weights_identity`).
+        texts: class names of a fixed prompt to bake in.
+
+    Returns:
+        The self-check's :class:`Agreement`.
+    """
+    require('onnx')
+    require('onnxruntime')
+    from mmglip.text import prompt_names
+    out_dir = os.fspath(out_dir)
+    _prepare_out(out_dir, overwrite)
+    weights = weights or dict(weights='none (initialisation)',
+                              weights_sha256='none')
+    check_image = check_image or default_check_image()
+    names = list(texts) if texts else list(CHECK_TEXTS)
+    names = prompt_names(names)
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = Path(parent) / f'.{osp.basename(osp.abspath(out_dir))}' \
+        f'.partial-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        agreement = _export_into(model, tmp, variant, weights, texts, names,
+                                 check_image, log)
+        if osp.isdir(out_dir):
+            old = Path(parent) / f'.{osp.basename(out_dir)}.old-' \
+                f'{os.getpid()}'
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return agreement
+
+
+def _export_into(model, tmp: Path, variant, weights, texts, names,
+                 check_image, log) -> Agreement:
+    register_symbolic()
+    batch = _sample_batch(model, check_image, names)
+    image = batch['inputs'].float()
+    num_levels = model.bbox_head.num_levels
+    outputs = head_output_names(num_levels)
+    rows = {n: {0: 'rows'} for n in outputs}
+    total = 2 if texts else 3
+    step = 0
+
+    def done(what, t0):
+        nonlocal step
+        step += 1
+        log(f'[{step}/{total}] {what} ({time.time() - t0:.1f} s)')
+
+    model.language_model.tokenizer.save_pretrained(str(tmp / TOKENIZER))
+    fixed = None
+    with exportable(model):
+        prompts = model.build_prompts(batch['data_samples'][0])
+        enc = _prompt_tokens(model, prompts)
+        if texts:
+            fixed = dict(names=list(names),
+                         captions=[p.caption for p in prompts])
+        else:
+            t0 = time.time()
+            path = str(tmp / TEXT_ENCODER)
+            _export(TextEncoderGraph(model),
+                    (enc['input_ids'], enc['attention_mask']), path,
+                    ['input_ids', 'attention_mask'], ['tokens'],
+                    {'input_ids': {0: 'batch', 1: 'tokens'},
+                     'attention_mask': {0: 'batch', 1: 'tokens'},
+                     'tokens': {0: 'batch', 1: 'tokens'}},
+                    'text encoder (language model)')
+            _write_metadata(path, _metadata(model, variant, weights,
+                                            'text_encoder', None))
+            done(f'text encoder -> {TEXT_ENCODER}', t0)
+        t0 = time.time()
+        path = str(tmp / DETECTOR)
+        image_axes = {0: 'batch', 2: 'height', 3: 'width'}
+        if texts:
+            _export(FixedPromptGraph(model, enc['tokens'],
+                                     enc['attention_mask']),
+                    (image,), path, ['image'], outputs,
+                    dict(image=image_axes, **rows),
+                    'detector (fixed prompt)')
+        else:
+            _export(DetectorGraph(model),
+                    (image, enc['tokens'], enc['attention_mask']), path,
+                    ['image', 'tokens', 'mask'], outputs,
+                    dict(image=image_axes,
+                         tokens={0: 'rows', 1: 'tokens'},
+                         mask={0: 'rows', 1: 'tokens'}, **rows),
+                    'detector (backbone, fusion tower, head)')
+        _write_metadata(path, _metadata(model, variant, weights, 'detector',
+                                        fixed))
+        done(f'detector -> {DETECTOR}', t0)
+    t0 = time.time()
+    agreement = self_check(model, str(tmp), check_image, names)
+    done(f'self-check on {check_image}: {agreement}', t0)
+    if not agreement.ok():
+        raise DeployError(
+            f'The exported model does not give the PyTorch detections on '
+            f'{check_image} ({agreement}; allowed: labels the same, scores '
+            f'within 1e-4, boxes within 0.01 px); nothing was written.')
+    return agreement
+
+
+def self_check(model, onnx_dir: str, image: str,
+               names: Sequence[str]) -> Agreement:
+    """ONNX Runtime (the folder as :class:`OrtGLIP` loads it) against the
+    PyTorch ``model`` on one image: their top-100 detections."""
+    from mmglip.apis.inference import inference
+
+    from .runtime import OrtGLIP
+    ort_model = OrtGLIP(onnx_dir, model.cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        ref = inference(model, image, list(names)).pred_instances
+        got = inference(ort_model, image, list(names)).pred_instances
+    return compare(ref, got)

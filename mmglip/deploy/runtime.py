@@ -1,0 +1,267 @@
+"""GLIP on ONNX Runtime: the exported graphs inside mmglip's own data path.
+
+:class:`OrtGLIP` is a drop-in for a PyTorch GLIP model in
+:func:`mmglip.apis.iter_inference` / :func:`~mmglip.apis.inference` (and
+an mmengine test loop): the same test pipeline and data preprocessor, the
+same prompt building and chunking (:meth:`GLIP.build_prompts`), the same
+token ids per entity, and the head's own ``predict_by_feat`` (top-k,
+decoding, NMS, rescaling) on the graphs' outputs. Only the networks run
+in ONNX Runtime: ``text_encoder.onnx`` (token ids -> token features) and
+``detector.onnx`` (image batch + token features -> the head's outputs).
+"""
+import json
+import os
+import os.path as osp
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmglip.text import PromptError, prompt_token_ids
+from .errors import DeployError, require
+from .graphs import HEAD_OUTPUTS
+from .metadata import DETECTOR, TEXT_ENCODER, TOKENIZER, describe
+
+
+def read_session(path: str, providers: Optional[Sequence[str]] = None,
+                 threads: int = 0):
+    """An ONNX Runtime session of ``path`` and its ``mmglip.*`` metadata;
+    a :class:`DeployError` naming the file when it is missing, not ONNX,
+    truncated, or not an mmglip export."""
+    ort = require('onnxruntime')
+    if not osp.isfile(path):
+        raise DeployError(f'{path}: no such file; an ONNX folder of '
+                          'tools/deploy/export_onnx.py holds '
+                          f'{DETECTOR} (and {TEXT_ENCODER}).')
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(
+            path, options, providers=list(providers or
+                                          ['CPUExecutionProvider']))
+    except Exception as err:  # noqa: BLE001 - ORT's own error types
+        said = str(err).strip().splitlines()[0][:200] if str(err).strip() \
+            else type(err).__name__
+        raise DeployError(
+            f'{path}: not a readable ONNX model (truncated, or not ONNX: '
+            f'onnxruntime said: {said}); export it again with '
+            'tools/deploy/export_onnx.py.') from err
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    if 'mmglip.model_sha256' not in meta:
+        raise DeployError(
+            f'{path}: an ONNX model without mmglip\'s metadata (not '
+            'written by tools/deploy/export_onnx.py); export the model '
+            'with it.')
+    return session, meta
+
+
+class OrtGLIP(BaseModel):
+    """A GLIP model whose networks run in ONNX Runtime.
+
+    Args:
+        onnx_dir: a folder written by :func:`mmglip.deploy.export_onnx`.
+        cfg: the config to run with (test pipeline, ``test_cfg``,
+            ``chunk_size``); default: the one the folder was exported
+            from. Its model must be the exported one
+            (:func:`~mmglip.deploy.metadata.check_same_model`, done by
+            :func:`load_onnx_model`).
+        providers: ONNX Runtime execution providers (default CPU).
+        threads: ONNX Runtime's intra-op threads (0: its default, all
+            cores).
+        chunks_per_run: at most this many prompts (chunks of a long class
+            list) per image go through the detector graph in one run (its
+            backbone once per run); bounds the memory of the fusion tower.
+    """
+
+    def __init__(self, onnx_dir: str, cfg: Optional[Config] = None,
+                 providers: Optional[Sequence[str]] = None,
+                 threads: int = 0, chunks_per_run: int = 8):
+        self.onnx_dir = os.fspath(onnx_dir)
+        if not osp.isdir(self.onnx_dir):
+            raise DeployError(
+                f'--onnx {self.onnx_dir}: no such folder; write one with '
+                'tools/deploy/export_onnx.py MODEL --weights W --out DIR.')
+        det, meta = read_session(osp.join(self.onnx_dir, DETECTOR),
+                                 providers, threads)
+        self.meta = meta
+        fixed = meta.get('mmglip.fixed_prompt', '')
+        self.fixed_prompt = json.loads(fixed) if fixed else None
+        text = None
+        if self.fixed_prompt is None:
+            text, text_meta = read_session(
+                osp.join(self.onnx_dir, TEXT_ENCODER), providers, threads)
+            for key in ('mmglip.model_sha256', 'mmglip.weights_sha256'):
+                if text_meta.get(key) != meta.get(key):
+                    raise DeployError(
+                        f'{self.onnx_dir}: {TEXT_ENCODER} holds '
+                        f'{describe(text_meta)} but {DETECTOR} '
+                        f'{describe(meta)}: the files come from two '
+                        'exports; export the model again into an empty '
+                        'folder.')
+        if cfg is None:
+            cfg = Config.fromstring(meta['mmglip.config'], '.py')
+        self.cfg = cfg
+        from mmglip.registry import MODELS
+        import mmglip
+        mmglip.register_all_modules()
+        preprocessor = MODELS.build(cfg.model.data_preprocessor)
+        super().__init__(data_preprocessor=preprocessor)
+        from mmglip.models.detectors.glip import _without_retired_keys
+        head_cfg = dict(_without_retired_keys(dict(cfg.model.bbox_head)),
+                        lang_dim=int(meta['mmglip.lang_dim']),
+                        train_cfg=None, test_cfg=cfg.model.test_cfg)
+        self.bbox_head = MODELS.build(head_cfg)
+        self.bbox_head.eval()
+        from mmglip.models.language.bert import load_tokenizer
+        tokenizer = load_tokenizer(osp.join(self.onnx_dir, TOKENIZER))
+        lm_cfg = cfg.model.language_model
+        self.language_model = SimpleNamespace(
+            tokenizer=tokenizer, max_tokens=int(meta['mmglip.max_tokens']),
+            pad_to_max=bool(lm_cfg.get('pad_to_max', False)))
+        self.chunk_size = cfg.model.get('chunk_size', None)
+        self.num_levels = int(meta['mmglip.num_levels'])
+        self.chunks_per_run = max(1, int(chunks_per_run))
+        self._text, self._det = text, det
+        self._det_inputs = [i.name for i in det.get_inputs()]
+
+    @property
+    def max_tokens(self) -> int:
+        return self.language_model.max_tokens
+
+    def build_prompts(self, sample):
+        """The prompts of a sample: :meth:`GLIP.build_prompts` itself."""
+        from mmglip.models.detectors.glip import GLIP
+        return GLIP.build_prompts(self, sample)
+
+    # ------------------------------------------------------------ networks
+    def encode(self, captions: Sequence[str]):
+        """Token features [N, L, C] and mask [N, L] of ``captions`` from the
+        text-encoder graph (tokenized as the PyTorch language model does:
+        :meth:`BertLanguageBackbone.tokenize`)."""
+        from mmglip.models.language.bert import BertLanguageBackbone
+        tokens = BertLanguageBackbone.tokenize(self.language_model, captions)
+        ids = tokens['input_ids'].numpy()
+        mask = tokens['attention_mask'].numpy()
+        feed = dict(input_ids=ids, attention_mask=mask)
+        out = self._text.run(None, {i.name: feed[i.name]
+                                    for i in self._text.get_inputs()})[0]
+        return out, mask
+
+    def run_detector(self, image: np.ndarray, tokens: Optional[np.ndarray],
+                     mask: Optional[np.ndarray]) -> Dict[str, List[Tensor]]:
+        """The detector graph's outputs as tensors, by kind
+        (:data:`HEAD_OUTPUTS`), each a list over the levels."""
+        feed = dict(image=image, tokens=tokens, mask=mask)
+        outs = self._det.run(None, {n: feed[n] for n in self._det_inputs})
+        n = self.num_levels
+        return {kind: [torch.from_numpy(o) for o in outs[i * n:(i + 1) * n]]
+                for i, kind in enumerate(HEAD_OUTPUTS)}
+
+    # ------------------------------------------------------------ predict
+    def forward(self, inputs, data_samples=None, mode: str = 'predict'):
+        if mode != 'predict':
+            raise DeployError(f'An ONNX model runs inference only, not '
+                              f'mode={mode!r} (training needs PyTorch).')
+        return self.predict(inputs, data_samples)
+
+    def _check_fixed(self, prompts) -> None:
+        fixed = self.fixed_prompt['captions']
+        for sample_prompts in prompts:
+            captions = [p.caption for p in sample_prompts]
+            if captions != fixed:
+                raise PromptError(
+                    f'{self.onnx_dir} was exported for the fixed prompt '
+                    f'{" | ".join(fixed)[:120]!r} (--texts) and takes no '
+                    f'other; got {" | ".join(captions)[:120]!r}. Export '
+                    'without --texts for prompts chosen at run time.')
+
+    def predict(self, inputs, data_samples, rescale: bool = True):
+        """Detections of a batch, as :meth:`GLIP.predict` gives them."""
+        prompts = [self.build_prompts(s) for s in data_samples]
+        num_chunks = {len(p) for p in prompts}
+        if len(num_chunks) != 1:
+            raise PromptError('All images of a batch need prompts with the '
+                              'same number of chunks; use batch size 1.')
+        num_chunks = num_chunks.pop()
+        bsz = len(data_samples)
+        token_ids = [[prompt_token_ids(self.language_model.tokenizer, p,
+                                       self.max_tokens) for p in sample]
+                     for sample in prompts]
+        image = inputs.float().numpy() if isinstance(inputs, torch.Tensor) \
+            else np.asarray(inputs, np.float32)
+        metas = [s.metainfo for s in data_samples]
+        if self.fixed_prompt is not None:
+            self._check_fixed(prompts)
+            groups = [list(range(num_chunks))]
+            tokens = mask = None
+        else:
+            # all captions in one call, image-major (image b, chunk k)
+            tokens, mask = self.encode(
+                [p.caption for sample in prompts for p in sample])
+            tokens = tokens.reshape(bsz, num_chunks, *tokens.shape[1:])
+            mask = mask.reshape(bsz, num_chunks, -1)
+            step = self.chunks_per_run
+            groups = [list(range(s, min(s + step, num_chunks)))
+                      for s in range(0, num_chunks, step)]
+        per_chunk = {}
+        for group in groups:
+            feed_tokens = feed_mask = None
+            if tokens is not None:
+                feed_tokens = np.ascontiguousarray(tokens[:, group].reshape(
+                    -1, *tokens.shape[2:]))
+                feed_mask = np.ascontiguousarray(mask[:, group].reshape(
+                    -1, mask.shape[-1]))
+            outs = self.run_detector(image, feed_tokens, feed_mask)
+            rows = len(group)
+            for j, chunk in enumerate(group):
+                # rows of this chunk: image b at row b * rows + j
+                pick = {k: [t[j::rows] for t in v] for k, v in outs.items()}
+                per_chunk[chunk] = self.bbox_head.predict_by_feat(
+                    pick['logits'], pick['bbox_preds'], pick['centerness'],
+                    metas, rescale=rescale,
+                    token_ids=[ids[chunk] for ids in token_ids])
+        return self._merge(prompts, [per_chunk[k] for k in
+                                     range(num_chunks)], data_samples)
+
+    @staticmethod
+    def _merge(prompts, per_chunk, data_samples):
+        """Labels offset to the whole class list, every chunk's detections
+        kept and sorted by score, ``label_names``: as :meth:`GLIP._predict`.
+        """
+        for c, results in enumerate(per_chunk):
+            for i, res in enumerate(results):
+                res.labels = res.labels + prompts[i][c].label_offset
+        outputs = []
+        for i, sample in enumerate(data_samples):
+            if len(per_chunk) == 1:
+                res = per_chunk[0][i]
+            else:
+                res = InstanceData.cat([r[i] for r in per_chunk])
+                res = res[res.scores.argsort(descending=True, stable=True)]
+            names = [n for p in prompts[i] for n in p.entities]
+            res.label_names = [names[int(lbl)] for lbl in res.labels]
+            sample.pred_instances = res
+            outputs.append(sample)
+        return outputs
+
+
+def load_onnx_model(onnx_dir: str, config=None, weights: Optional[str] = None,
+                    variant: Optional[str] = None,
+                    providers: Optional[Sequence[str]] = None,
+                    threads: int = 0) -> OrtGLIP:
+    """:class:`OrtGLIP` of ``onnx_dir``, checked against the model the
+    user names: ``config`` (a Config; its model must be the exported one)
+    and ``weights`` (their SHA-256 must be the exported ones'); a
+    :class:`DeployError` naming both otherwise."""
+    from .metadata import check_same_model
+    model = OrtGLIP(onnx_dir, config, providers, threads)
+    if config is not None:
+        check_same_model(model.meta, os.fspath(onnx_dir), config,
+                         variant or 'the model', weights)
+    return model
