@@ -250,8 +250,9 @@ def build_page(app, score_thr=0.3):
         drawn, rows, jsons, notes = app.detect(files, prompt, thr, progress)
         for note in notes.splitlines():
             gr.Warning(note)
-        status = (f'{len(rows)} detections in {len(drawn)} image(s)'
-                  + (f'. {notes}' if notes else '.'))
+        folder = osp.dirname(osp.dirname(jsons[0]))
+        status = (f'{len(rows)} detections in {len(drawn)} image(s), '
+                  f'written to {folder}.' + (f' {notes}' if notes else ''))
         return drawn, rows, jsons, status
 
     @user_errors
