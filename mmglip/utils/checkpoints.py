@@ -13,6 +13,7 @@ short; :func:`latest_readable_checkpoint` moves such files aside (renamed
 ``<name>.incomplete``, never deleted) and returns the newest one that can be
 read.
 """
+import functools
 import os
 import os.path as osp
 import re
@@ -236,7 +237,42 @@ def remove_checkpoints(work_dir: str,
     return removed
 
 
+def patch_torch_load_for_mmengine() -> None:
+    """Let mmengine 0.10.7 load its own checkpoints on torch >= 2.6.
+
+    mmengine calls ``torch.load(f, map_location=...)`` without
+    ``weights_only``. From torch 2.6 that defaults to ``True`` and refuses the
+    numpy / mmengine objects an mmengine checkpoint holds (message_hub, meta),
+    so ``--resume`` fails with an UnpicklingError. mmglip only loads files the
+    user points it at (their own work dirs, zoo files they chose), so within
+    mmengine's checkpoint loader we restore the pre-2.6 default. Calls that
+    pass ``weights_only`` explicitly are left alone.
+    """
+    import torch
+    from mmengine.runner import checkpoint as mme_ckpt
+    if getattr(mme_ckpt.torch.load, '_mmglip_patched', False):
+        return
+    original = torch.load
+
+    @functools.wraps(original)
+    def load(*args, **kwargs):
+        kwargs.setdefault('weights_only', False)
+        return original(*args, **kwargs)
+
+    load._mmglip_patched = True
+
+    class _TorchProxy:
+        """``torch`` as seen by mmengine.runner.checkpoint, with ``load``
+        defaulting to ``weights_only=False``."""
+
+        def __getattr__(self, name):
+            return load if name == 'load' else getattr(torch, name)
+
+    mme_ckpt.torch = _TorchProxy()
+
+
 __all__ = [
     'latest_readable_checkpoint', 'read_checkpoint_header',
-    'save_weights_only', 'checkpoint_files', 'remove_checkpoints'
+    'save_weights_only', 'checkpoint_files', 'remove_checkpoints',
+    'patch_torch_load_for_mmengine'
 ]
