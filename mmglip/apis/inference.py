@@ -112,7 +112,8 @@ def _quiet_init_weights(model) -> None:
 def init_model(config: Union[str, Config], weights: Optional[str] = None,
                device: str = 'cpu', weights_key: str = 'model',
                language_model: Optional[str] = None,
-               cfg_options: Optional[Dict] = None):
+               cfg_options: Optional[Dict] = None,
+               backend: str = 'pytorch', onnx: Optional[str] = None):
     """Build a GLIP detector ready for inference.
 
     Args:
@@ -126,16 +127,36 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
             weights is an error for ``model_ema``).
         language_model: hub id or local directory replacing the config's
             language model name.
+        backend: ``pytorch``, or ``onnxruntime``: the networks run in ONNX
+            Runtime from the folder ``onnx`` that
+            ``tools/deploy/export_onnx.py`` wrote
+            (:class:`mmglip.deploy.OrtGLIP`: the same prompts, chunking,
+            post-processing and results); the folder must hold this
+            model (and, when given, these ``weights``), else a
+            :class:`~mmglip.deploy.DeployError` names both.
     """
     from mmglip.registry import MODELS
     import mmglip
     mmglip.register_all_modules()
+    if backend not in ('pytorch', 'onnxruntime'):
+        raise ValueError(f'backend={backend!r}: use pytorch or '
+                         'onnxruntime.')
+    if (backend == 'onnxruntime') != (onnx is not None):
+        raise ValueError('backend=\'onnxruntime\' and onnx=DIR (the '
+                         'folder tools/deploy/export_onnx.py wrote) go '
+                         'together.')
     cfg = config if isinstance(config, Config) else Config.fromfile(
         resolve_config(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if language_model:
         cfg.model.language_model.name = language_model
+    if backend == 'onnxruntime':
+        from mmglip.deploy import load_onnx_model, variant_name
+        return load_onnx_model(
+            onnx, cfg, weights, variant_name(
+                config if isinstance(config, str) else 'the config'),
+            device=device)
     if weights:
         # the checkpoint carries BERT: only its config/vocab are read
         cfg.model.language_model.pretrained = False

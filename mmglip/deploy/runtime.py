@@ -252,14 +252,17 @@ class OrtGLIP(BaseModel):
 
 
 def load_onnx_model(onnx_dir: str, config=None, weights: Optional[str] = None,
-                    variant: Optional[str] = None,
+                    variant: Optional[str] = None, device: str = 'cpu',
                     providers: Optional[Sequence[str]] = None,
                     threads: int = 0) -> OrtGLIP:
     """:class:`OrtGLIP` of ``onnx_dir``, checked against the model the
     user names: ``config`` (a Config; its model must be the exported one)
     and ``weights`` (their SHA-256 must be the exported ones'); a
-    :class:`DeployError` naming both otherwise."""
+    :class:`DeployError` naming both otherwise. ``device`` ``cuda...``
+    asks for ONNX Runtime's CUDA provider (CPU where it is missing)."""
     from .metadata import check_same_model
+    if providers is None and str(device).startswith('cuda'):
+        providers = ['CUDAExecutionProvider', 'CPUExecutionProvider']
     model = OrtGLIP(onnx_dir, config, providers, threads)
     if config is not None:
         check_same_model(model.meta, os.fspath(onnx_dir), config,
