@@ -41,7 +41,7 @@ from mmglip.errors import UserError, did_you_mean
 from mmglip.utils.io import package_data_path
 from mmglip.zoo.odinw_data import ODINW_TASKS
 from ..text import apply_class_overrides, normalize_caption_prompt
-from .validation import WARNING, ODinWDataError, validate_coco
+from .validation import WARNING, ODinWDataError, fix_box, validate_coco
 
 
 class ODinWDataWarning(UserWarning):
@@ -289,18 +289,19 @@ class ODinWDataset(CocoDataset):
             cat_img_map[ann['category_id']].append(ann['image_id'])
         self.cat_img_map = cat_img_map
 
-        fixes = report.box_fixes
         data_list = []
         for img in coco['images']:
             raw_img = dict(img, img_id=img['id'])
             raw_anns = []
             for ann in anns_of.get(img['id'], []):
-                if ann.get('id') in fixes:
-                    fixed = fixes[ann['id']]
+                # boxes clipped or dropped as the checks said (fix_box)
+                fixed, change = fix_box(ann['bbox'], img['width'],
+                                        img['height'])
+                if change is not None:
                     if fixed is None:
                         continue
                     ann = dict(ann, bbox=fixed)
-                if 'area' not in ann or ann.get('id') in fixes:
+                if 'area' not in ann or change is not None:
                     ann = dict(ann, area=ann['bbox'][2] * ann['bbox'][3])
                 raw_anns.append(ann)
             data_list.append(

@@ -1,7 +1,7 @@
 """The result of the annotation checks of :mod:`mmglip.datasets.validation`:
 the two issue levels, one :class:`DataIssue` per problem found, the
-:class:`ValidationReport` of a file (its issues and the box fixes applied at
-load time) and :class:`ODinWDataError`, raised when a report has errors.
+:class:`ValidationReport` of a file (its issues) and
+:class:`ODinWDataError`, raised when a report has errors.
 
 :class:`~mmglip.datasets.ODinWDataset` raises or warns with a report's
 :meth:`ValidationReport.format`; ``tools/dataset_converters/check_odinw.py``
@@ -37,14 +37,10 @@ class DataIssue:
 
 @dataclass
 class ValidationReport:
-    """All issues of one file, and the fixes of the boxes that are kept.
-
-    ``box_fixes`` maps an annotation id to its clipped ``[x, y, w, h]`` box,
-    or to ``None`` when the box is dropped.
-    """
+    """All issues of one file (what loading does with a box is
+    :func:`mmglip.datasets.validation.fix_box`, applied by the dataset)."""
     ann_file: str
     issues: List[DataIssue] = field(default_factory=list)
-    box_fixes: Dict[int, Optional[List[float]]] = field(default_factory=dict)
 
     @property
     def errors(self) -> List[DataIssue]:

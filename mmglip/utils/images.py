@@ -4,7 +4,8 @@ A truncated JPEG, a text file called ``.jpg`` or a file cut to a few hundred
 bytes makes PIL / OpenCV fail with messages that do not name the file
 ("image file is truncated", "cannot identify image file <_io.BytesIO ...>").
 Every mmglip tool reports such a file by its path through
-:class:`ImageError`.
+:class:`ImageError`. :func:`image_size` gives an image's size as loaders see
+it (EXIF rotations applied).
 """
 import os
 import os.path as osp
@@ -68,6 +69,40 @@ def decode_failure(path: str, exc: BaseException) -> ImageError:
     """The :class:`ImageError` for a decoder exception met while loading
     ``path`` in a pipeline."""
     return ImageError(path, _reason(exc))
+
+
+def image_size(path: str, decode: bool = False) -> Tuple[int, int]:
+    """(width, height) of an image file as loaders see it: EXIF
+    orientations 5-8 (rotations by 90 degrees) swap the two.
+
+    Args:
+        path: the image file.
+        decode: decode the whole image first
+            (:func:`check_image_file`), so that a
+            truncated file is caught; by default only the header is read,
+            which a JPEG cut short still passes.
+
+    Raises:
+        ImageError: the file is missing or cannot be read as an image (with
+            ``decode=True`` also: its data ends early), naming it.
+    """
+    from PIL import Image
+    if decode:
+        check_image_file(path)
+    elif not osp.isfile(path):
+        raise ImageError(path, 'no such file')
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            try:
+                orientation = img.getexif().get(0x0112, 1)
+            except Exception:  # noqa: BLE001 (broken EXIF: ignore it)
+                orientation = 1
+    except Exception as exc:  # noqa: BLE001 (named below)
+        raise decode_failure(path, exc) from exc
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return width, height
 
 
 def missing_images(paths: Sequence[str], ann_file: str,

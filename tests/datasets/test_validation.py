@@ -222,7 +222,7 @@ def test_report_format_max_items(tmp_path):
 
 
 def test_image_size_names_the_file(tmp_path):
-    from mmglip.datasets.validation import image_size
+    from mmglip.utils.images import image_size
     from mmglip.utils.images import ImageError
     write_image(tmp_path / 'a.png', (16, 12))
     assert image_size(str(tmp_path / 'a.png'), decode=True) == (16, 12)
@@ -279,3 +279,14 @@ def test_check_odinw_tool_argument_errors(tmp_path, capsys, monkeypatch):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2  # argparse's usage error
+
+
+def test_fix_box_is_the_one_rule_for_boxes():
+    from mmglip.datasets.validation import fix_box
+    assert fix_box([10, 20, 30, 40], 100, 80) == ([10, 20, 30, 40], None)
+    clipped = ([90, 70, 10, 10], 'box_clipped')
+    assert fix_box([90, 70, 30, 40], 100, 80) == clipped
+    assert fix_box([-5, 0, 10, 10], 100, 80) == ([0, 0, 5, 10], 'box_clipped')
+    assert fix_box([10, 20, 0, 40], 100, 80) == (None, 'zero_area')
+    assert fix_box([150, 20, 30, 40], 100, 80) == (None, 'box_outside')
+    assert fix_box([99.5, 20, 30, 40], 100, 80) == (None, 'tiny_box')

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmglip.datasets.validation import ODinWDataError, image_size
+from mmglip.datasets.validation import ODinWDataError
+from mmglip.utils.images import image_size
 from mmglip.utils.images import ImageError
 
 ANN_NAME = 'annotations_without_background.json'
