@@ -307,6 +307,11 @@ def build_page(app, score_thr=0.3):
 
 def main(argv=None):
     args = parse_args(argv)
+    # what the user gave is checked before anything is built or written
+    if args.weights:
+        _infer_tool().check_weights_arg(args.weights, args.weights_key)
+    from mmglip.apis.inference import resolve_config
+    resolve_config(args.model)
     check_device(args.device)
     out_dir = osp.abspath(args.out_dir)
     check_writable_dir(out_dir, '--out-dir')

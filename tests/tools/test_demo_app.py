@@ -363,3 +363,27 @@ def test_weights_of_another_variant_keep_the_loaded_model(lite, tmp_path):
     with pytest.raises(UserError, match='nope.pth: no such file'):
         app.load('glip-lite', str(tmp_path / 'nope.pth'))
     assert app.model is model  # still serving the model it had
+
+
+def test_start_up_errors_are_one_line_before_the_model_is_built(
+        demo_tool, tmp_path, capsys, monkeypatch):
+    from mmglip.utils.cli import run_tool
+
+    def no_build(*args, **kwargs):
+        raise AssertionError('the model was built')
+    monkeypatch.setattr(demo_tool.DemoApp, 'load', no_build)
+    out = tmp_path / 'out'
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+    for argv, want in [
+            (['--weights', str(tmp_path / 'nope.pth')],
+             f'--weights {tmp_path / "nope.pth"}: no such file'),
+            (['--pred-score-thr', '2'], '--pred-score-thr 2: scores lie in'),
+            (['--port', '0'], '--port 0: give a port in 1-65535.'),
+            (['glip-t_x'], "MODEL 'glip-t_x' is neither a config file nor"),
+            (['--out-dir', str(blocker)], str(blocker))]:
+        argv = argv if '--out-dir' in argv else argv + ['--out-dir', str(out)]
+        assert run_tool(demo_tool.main, argv) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and want in lines[0], lines
+    assert not out.exists()  # nothing written
