@@ -2,11 +2,21 @@
 r"""ODinW few-shot benchmark: tasks x shots x seeds x tuning modes -> results,
 a markdown table and a plot.
 
-    python tools/benchmark_fewshot.py MODEL --data-root data/odinw \
-        [--tasks T ...] [--shots 0 1 3 5 10] [--seeds 3 30 300] \
-        [--modes full] [--weights CKPT] --work-dir W
+    python tools/benchmark_fewshot.py MODEL [MODEL ...] [--baseline] \
+        --data-root data/odinw [--tasks T ...] [--shots 0 1 3 5 10] \
+        [--seeds 3 30 300] [--modes full] [--weights CKPT ...] --work-dir W
 
-MODEL: a config or model-zoo name. --tasks takes task sets (odinw13, the
+MODEL: a config or model-zoo name, or a closed-set baseline: dyhead-t
+(GLIP-T (A)'s visual tower with a classifier of the task's classes; give it
+GLIP-T (A) weights) or dyhead-lite (glip-lite's); --baseline adds the first
+MODEL's. Several MODELs run the same tasks, shots, seeds and k-shot files
+(W/splits/), each in W/<model>/ (resumable and fingerprinted on its own),
+and one table, plot and CSV / JSON (with a model column) compare them,
+baselines dashed in the plot; a closed-set model has no zero-shot ("-" in
+the table) and full tuning only (--modes prompt or linear is refused):
+    python tools/benchmark_fewshot.py glip-t_a dyhead-t \
+        --weights glip_a_tiny_o365.pth --shots 1 3 5 10 --work-dir W
+--tasks takes task sets (odinw13, the
 default; odinw35), ODinW task names (their dataset configs are in
 configs/_base_/datasets/odinw/, see its README.md) or dataset config files.
 
@@ -80,9 +90,17 @@ def parse_args(argv=None):
     from mmglip.zoo.odinw_data import ODINW35_TASKS, ODINW_TASKS
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=HelpFormatter)
-    p.add_argument('model', metavar='MODEL',
-                   help='model config file or model-zoo name (e.g. '
-                   'glip-lite)')
+    p.add_argument('models', nargs='+', metavar='MODEL',
+                   help='model config files, model-zoo names (e.g. '
+                   'glip-lite) or closed-set baselines (dyhead-t, '
+                   'dyhead-lite: no language, full tuning only, no '
+                   'zero-shot); several run the same tasks, shots, seeds '
+                   'and k-shot files, each in WORK_DIR/<model>/, and one '
+                   'table compares them')
+    p.add_argument('--baseline', action='store_true',
+                   help='add the closed-set baseline of the first MODEL '
+                   '(its visual tower without language): dyhead-lite for '
+                   'glip-lite, dyhead-t for GLIP-T')
     p.add_argument('--data-root', default='data/odinw',
                    help='root of the ODinW tasks (official layout): the '
                    'data_root of the ODinW task configs\' datasets; task '
@@ -110,9 +128,11 @@ def parse_args(argv=None):
                    'zero-shot and full data run once)')
     p.add_argument('--modes', nargs='+', default=['full'], choices=MODES,
                    help='tuning modes')
-    p.add_argument('--weights',
+    p.add_argument('--weights', nargs='+',
                    help='checkpoint every run starts from (official GLIP or '
-                   'mmglip); none: what the model config loads')
+                   'mmglip); one for all models or one per MODEL in order '
+                   '(none: what the model config loads); dyhead-t takes '
+                   'GLIP-T (A) weights (its visual tower)')
     p.add_argument('--schedule', default=osp.join(
         REPO, 'configs/_base_/schedules/odinw_fewshot.py'),
         help='schedule config; the default is the official ODinW schedule, '
@@ -142,15 +162,43 @@ def check_args(args):
     Returns:
         the shots, as parsed.
     """
-    from mmglip.benchmark.plan import check_tasks, parse_shots, unique
+    from mmglip.benchmark.fewshot import model_label
+    from mmglip.benchmark.plan import (BASELINE_OF, BenchmarkError,
+                                       check_tasks, parse_shots, unique)
     shots = unique(parse_shots(args.shots), '--shots')
     args.seeds = unique(args.seeds, '--seeds')
     args.modes = unique(args.modes, '--modes')
     args.tasks = unique(args.tasks, '--tasks')
-    if args.model.endswith('.py'):
-        check_file(args.model, 'MODEL')
-    if args.weights:
-        check_file(args.weights, '--weights')
+    if args.baseline:
+        first = args.models[0]
+        if first not in BASELINE_OF:
+            raise BenchmarkError(
+                f'--baseline: no closed-set baseline known for {first} '
+                f'(known: {", ".join(sorted(BASELINE_OF))}); name it as a '
+                'MODEL instead (dyhead-t, dyhead-lite or a config).')
+        args.models.append(BASELINE_OF[first])
+    args.models = unique(args.models, 'MODEL')
+    labels = [model_label(m) for m in args.models]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise BenchmarkError(
+                f'MODEL: two models would both be named {label!r} (their '
+                'results go to WORK_DIR/<name>/); rename a config file.')
+    for model in args.models:
+        if model.endswith('.py'):
+            check_file(model, 'MODEL')
+    weights = args.weights or [None]
+    if len(weights) not in (1, len(args.models)):
+        raise BenchmarkError(
+            f'--weights: {len(weights)} given for {len(args.models)} '
+            'models; give one for all or one per MODEL (none for a model '
+            'without).')
+    args.weights = [None if w in (None, 'none') else w for w in
+                    (weights * len(args.models) if len(weights) == 1
+                     else weights)]
+    for w in args.weights:
+        if w:
+            check_file(w, '--weights')
     check_file(args.schedule, '--schedule')
     check_tasks(args.tasks, args.data_root)
     check_writable_dir(args.work_dir, '--work-dir')
@@ -161,19 +209,28 @@ def main(argv=None):
     args = parse_args(argv)
     shots = check_args(args)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    from mmglip.benchmark.fewshot import FewShotBenchmark
-    from mmglip.benchmark.plan import plan_runs, shard, task_configs
-    from mmglip.benchmark.progress import BenchmarkProgress
+    from mmglip.benchmark.fewshot import FewShotBenchmark, model_label
+    from mmglip.benchmark.plan import BenchmarkError, plan_runs, task_configs
+    from mmglip.benchmark.report import write_reports
     from mmglip.benchmark.run import base_run_config, check_task_files
+    from mmglip.utils.io import atomic_write_json
     configs = task_configs(args.tasks)
-    bench = FewShotBenchmark(args.model, args.work_dir, args.data_root,
-                             configs, args.schedule, args.weights,
-                             args.cfg_options,
-                             keep_checkpoints=args.keep_checkpoints)
-    warn_unknown_cfg_keys(base_run_config(bench, next(iter(configs)))[0],
-                          args.cfg_options)
-    specs = plan_runs(list(configs), shots, args.seeds, args.modes)
-    check_task_files(bench, [s for s in specs if bench.result(s) is None])
+    multi = len(args.models) > 1
+    check_layout(args.work_dir, multi)
+    benches = []
+    for model, weights in zip(args.models, args.weights):
+        bench = FewShotBenchmark(
+            model, osp.join(args.work_dir, model_label(model)) if multi
+            else args.work_dir, args.data_root, configs, args.schedule,
+            weights, args.cfg_options,
+            keep_checkpoints=args.keep_checkpoints,
+            splits_dir=osp.join(args.work_dir, 'splits'))
+        warn_unknown_cfg_keys(base_run_config(bench, next(iter(configs)))[0],
+                              args.cfg_options)
+        model_shots = bench.check_modes(shots, args.modes)
+        specs = plan_runs(list(configs), model_shots, args.seeds, args.modes)
+        check_task_files(bench, [s for s in specs if bench.result(s) is None])
+        benches.append((bench, specs))
     rank, world = 0, 1
     if args.launcher == 'pytorch':
         rank = int(os.environ.get('RANK', 0))
@@ -182,11 +239,64 @@ def main(argv=None):
         import torch
         if torch.cuda.is_available():
             torch.cuda.set_device(local)
+    for bench, _ in benches:
+        if rank == 0:
+            bench.check_work_dir()
+        else:  # rank 0 writes the record; wait until it covers our tasks
+            while bench.check_work_dir(update=False):
+                time.sleep(1)
+    if multi and rank == 0:
+        atomic_write_json(osp.join(args.work_dir, MODELS_FILE),
+                          dict(models=[b.name for b, _ in benches]), indent=1)
+    for bench, specs in benches:
+        run_model(bench, specs, rank, world, args.work_dir,
+                  f' of {bench.name}' if multi else '')
     if rank == 0:
-        bench.check_work_dir()
-    else:  # rank 0 writes the record; wait until it covers our tasks
-        while bench.check_work_dir(update=False):
-            time.sleep(1)
+        while world > 1 and any(bench.result(s) is None
+                                for bench, specs in benches for s in specs):
+            time.sleep(5)
+        if multi:
+            results = [r for bench, specs in benches
+                       for r in bench.finished(specs)]
+            if not results:
+                raise BenchmarkError('No finished runs to report.')
+            paths = write_reports(results, args.work_dir)
+        else:
+            paths = benches[0][0].report(benches[0][1])
+        with open(paths['table.md']) as f:
+            print('\n' + f.read())
+        print('Reports: ' + ', '.join(paths.values()))
+
+
+#: in a work dir of several models: their names (a single-model work dir
+#: has benchmark.json at its top instead)
+MODELS_FILE = 'models.json'
+
+
+def check_layout(work_dir: str, multi: bool) -> None:
+    """Refuse a work dir of the other layout: a single model's runs at its
+    top (benchmark.json) for several models, or several models' folders
+    (models.json) for one; nothing in it is changed."""
+    from mmglip.benchmark.plan import BenchmarkError
+    single = osp.isfile(osp.join(work_dir, 'benchmark.json'))
+    several = osp.isfile(osp.join(work_dir, MODELS_FILE))
+    if multi and single:
+        raise BenchmarkError(
+            f'--work-dir {work_dir} holds the benchmark of one model '
+            '(benchmark.json); several models go to folders of their own: '
+            'use another --work-dir (nothing there was changed).')
+    if not multi and several:
+        raise BenchmarkError(
+            f'--work-dir {work_dir} holds a benchmark of several models '
+            f'({MODELS_FILE}): give the same MODELs again, or use another '
+            '--work-dir (nothing there was changed).')
+
+
+def run_model(bench, specs, rank: int, world: int, work_dir: str,
+              which: str) -> None:
+    """The runs of one model on this worker, with progress."""
+    from mmglip.benchmark.plan import shard
+    from mmglip.benchmark.progress import BenchmarkProgress
     mine = shard(specs, rank, world)
     todo = [s for s in mine if bench.result(s) is None]
     for spec in mine:
@@ -194,20 +304,13 @@ def main(argv=None):
             bench.tidy(spec)  # a kill may have cut its clean-up short
     progress = BenchmarkProgress(
         mine, todo, worker=f'w{rank}/{world}' if world > 1 else '')
-    progress.say(f'{len(specs)} runs planned, {len(mine)} on this worker '
-                 f'({rank}/{world}), {len(mine) - len(todo)} already done; '
-                 f'each run\'s log: {args.work_dir}/runs/<task>/<mode>/'
-                 'shot<k>_seed<s>/<time>/<time>.log')
+    progress.say(f'{len(specs)} runs{which} planned, {len(mine)} on this '
+                 f'worker ({rank}/{world}), {len(mine) - len(todo)} already '
+                 f'done; each run\'s log: {bench.work_dir}/runs/<task>/'
+                 '<mode>/shot<k>_seed<s>/<time>/<time>.log')
     for spec in list(todo):
         progress.start(spec)
         progress.finish(bench.run(spec, progress))
-    if rank == 0:
-        while world > 1 and any(bench.result(s) is None for s in specs):
-            time.sleep(5)
-        paths = bench.report(specs)
-        with open(paths['table.md']) as f:
-            print('\n' + f.read())
-        print('Reports: ' + ', '.join(paths.values()))
 
 
 if __name__ == '__main__':

@@ -40,7 +40,9 @@ import time
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
-from .plan import MODES, BenchmarkError, RunSpec, plan_runs, shard
+from .plan import (CLOSED_SET_MODES, CLOSED_SET_TYPES, MODES,
+                   BenchmarkError, RunSpec, model_config_path, plan_runs,
+                   shard)
 from .report import write_reports
 
 from mmglip.utils.checkpoints import remove_checkpoints
@@ -90,11 +92,25 @@ def _short(digest: Optional[str]) -> str:
     return 'none' if digest is None else digest[:12]
 
 
+def _type_name(cfg) -> str:
+    return str(cfg.get('type', '')).split('.')[-1]
+
+
+def model_label(model: str) -> str:
+    """How results name a model: its zoo / baseline name as given, a
+    config file by its file name without ``.py``."""
+    return osp.splitext(osp.basename(model))[0] if model.endswith('.py') \
+        else model
+
+
 class FewShotBenchmark:
-    """Plans, runs (resumably) and reports the benchmark.
+    """Plans, runs (resumably) and reports the benchmark of one model.
 
     Args:
-        model: config path or zoo name.
+        model: config path, zoo name or a closed-set baseline's name
+            (``plan.BASELINE_CONFIGS``); closed-set models
+            (:data:`CLOSED_SET_TYPES`) have no zero-shot and full tuning
+            only (:data:`CLOSED_SET_MODES`).
         work_dir: where runs, splits and reports go.
         data_root: root of the ODinW tasks (official layout).
         task_configs: task name -> dataset config path.
@@ -103,16 +119,27 @@ class FewShotBenchmark:
         cfg_options: overrides applied to every run's config.
         keep_checkpoints: keep every checkpoint of finished runs (by
             default only the best one's weights are kept).
+        splits_dir: where the k-shot files go (``work_dir/splits``; the
+            models of one call share one folder).
     """
 
     def __init__(self, model: str, work_dir: str, data_root: str,
                  task_configs: Dict[str, str], schedule: str,
                  weights: Optional[str] = None,
                  cfg_options: Optional[Dict] = None,
-                 keep_checkpoints: bool = False):
+                 keep_checkpoints: bool = False,
+                 splits_dir: Optional[str] = None):
+        from mmengine.config import Config
+
         from mmglip.apis import resolve_config
-        self.model_config = osp.abspath(resolve_config(model))
+        self.name = model_label(model)
+        self.model_config = osp.abspath(
+            resolve_config(model_config_path(model)))
+        self.closed_set = _type_name(
+            Config.fromfile(self.model_config).model) in CLOSED_SET_TYPES
         self.work_dir = work_dir
+        # k-shot files: shared by the models of one call
+        self.splits_dir = splits_dir or osp.join(work_dir, 'splits')
         self.data_root = data_root
         self.task_configs = task_configs
         self.schedule = osp.abspath(schedule)
@@ -321,7 +348,8 @@ class FewShotBenchmark:
         from .run import run_one
         t0 = time.time()
         result = run_one(self, spec, progress=progress)
-        result.update(asdict(spec), seconds=round(time.time() - t0, 1),
+        result.update(asdict(spec), model=self.name,
+                      seconds=round(time.time() - t0, 1),
                       keep_checkpoints=self.keep_checkpoints)
         atomic_write_json(osp.join(self.run_dir(spec), 'result.json'),
                           result, indent=1)
@@ -343,11 +371,22 @@ class FewShotBenchmark:
 
     def report(self, specs: List[RunSpec]) -> Dict[str, str]:
         """Write the reports over every finished run of ``specs``."""
+        results = self.finished(specs)
+        if not results:
+            raise BenchmarkError('No finished runs to report.')
+        return write_reports(results, self.work_dir)
+
+    def finished(self, specs: List[RunSpec]) -> List[Dict]:
+        """The results of the finished runs of ``specs``, each naming the
+        model (``model``; results of older calls get it here) and whether
+        it is a closed-set baseline (``baseline``)."""
         results = []
         for spec in specs:
             res = self.result(spec)
             if res is None:
                 continue
+            res = dict(res, model=res.get('model', self.name),
+                       baseline=self.closed_set)
             if spec.mode == 'zero-shot':
                 # one evaluation, shown in every mode's table
                 modes = sorted({s.mode for s in specs} - {'zero-shot'}) or \
@@ -355,9 +394,27 @@ class FewShotBenchmark:
                 results.extend(dict(res, mode=m) for m in modes)
             else:
                 results.append(res)
-        if not results:
-            raise BenchmarkError('No finished runs to report.')
-        return write_reports(results, self.work_dir)
+        return results
+
+    def check_modes(self, shots: List, modes: List[str]) -> List:
+        """The shots this model runs: a closed-set model has no zero-shot
+        (skipped, with a note) and only :data:`CLOSED_SET_MODES` (another
+        mode is refused in one line)."""
+        if not self.closed_set:
+            return list(shots)
+        other = [m for m in modes if m not in CLOSED_SET_MODES]
+        if other:
+            raise BenchmarkError(
+                f'--modes {" ".join(other)}: {self.name} is a closed-set '
+                'detector without language; it supports '
+                f'{", ".join(CLOSED_SET_MODES)} tuning only (zero-shot is '
+                'skipped for it); run those modes for the GLIP models in '
+                'another call.')
+        if 0 in shots:
+            print(f'note: {self.name} is a closed-set detector: no '
+                  'zero-shot runs (it has no classes before tuning; the '
+                  'table shows "-").', file=sys.stderr)
+        return [s for s in shots if s != 0]
 
 
 __all__ = ['MODES', 'BenchmarkError', 'RunSpec', 'plan_runs', 'shard',

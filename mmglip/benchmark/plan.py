@@ -9,6 +9,21 @@ from mmglip.zoo.odinw_data import (ODINW35_TASKS, ODINW_TASK_SETS,
                                    ODINW_TASKS)
 
 MODES = ('full', 'prompt', 'linear')
+#: detector types without language: no zero-shot, these modes only
+CLOSED_SET_TYPES = ('DyHeadATSS', )
+CLOSED_SET_MODES = ('full', )
+#: the closed-set baselines by name -> config under configs/
+BASELINE_CONFIGS = {
+    'dyhead-t': 'dyhead/dyhead-t_finetune_coco.py',
+    'dyhead-lite': 'dyhead/dyhead-lite_raccoon-mini.py',
+}
+#: ``--baseline``: a GLIP model -> its closed-set baseline (the same
+#: visual tower)
+BASELINE_OF = {
+    'glip-lite': 'dyhead-lite',
+    **{name: 'dyhead-t'
+       for name in ('glip-t_a', 'glip-t_b', 'glip-t_c', 'glip-t')},
+}
 
 
 class BenchmarkError(UserError, RuntimeError):
@@ -25,6 +40,15 @@ class RunSpec:
     @property
     def name(self) -> str:
         return f'{self.task}/{self.mode}/shot{self.shot}_seed{self.seed}'
+
+
+def model_config_path(model: str) -> str:
+    """A closed-set baseline's name (:data:`BASELINE_CONFIGS`) -> its
+    config file; anything else as given (a config or zoo name)."""
+    if model in BASELINE_CONFIGS:
+        from mmglip.utils.io import package_data_path
+        return str(package_data_path('configs', BASELINE_CONFIGS[model]))
+    return model
 
 
 def unique(values: Sequence, option: str) -> List:

@@ -57,13 +57,55 @@ def _fmt(cell) -> str:
     return f'{cell["mean"]:.1f}'
 
 
-def markdown_table(agg: Dict) -> str:
-    """One table per tuning mode: rows tasks + average, columns shots."""
-    modes = sorted({k[0] for k in agg['cells']})
+def _shot_header(shots) -> str:
+    return ' | '.join(
+        f'{s}-shot' if s not in ('0', 'all') else
+        ('zero-shot' if s == '0' else 'all data') for s in shots)
+
+
+def comparison_table(agg: Dict, baselines: Sequence[str] = ()) -> str:
+    """The models of one call side by side: a row per model and tuning mode
+    (``model, mode`` series), columns shots; the task's AP, or the average
+    over the tasks. A closed-set baseline has no zero-shot ("-")."""
+    shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
+    tasks = agg['tasks']
+    over = (f'on {tasks[0]}' if len(tasks) == 1 else
+            f'average over the {len(tasks)} tasks')
+    lines = [f'### Models compared: AP ({over}; mean ± std over seeds)', '',
+             '| model | tuning | ' + _shot_header(shots) + ' |',
+             '|---' * (len(shots) + 2) + '|']
+    for series in _series_order(agg, baselines):
+        model, mode = series.rsplit(', ', 1)
+        if series in baselines:
+            model += ' (closed-set baseline)'
+        if len(tasks) == 1:
+            cells = [agg['cells'].get((series, tasks[0], s)) for s in shots]
+        else:
+            cells = [agg['average'].get((series, s)) for s in shots]
+        lines.append(f'| {model} | {mode} | ' +
+                     ' | '.join(_fmt(c) for c in cells) + ' |')
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def _series_order(agg: Dict, baselines: Sequence[str] = ()) -> List[str]:
+    """Tuning modes (one model) or ``model, mode`` series (several), GLIP
+    models first, baselines after, each in the order given."""
+    found = agg.get('order') or sorted({k[0] for k in agg['cells']})
+    return [s for s in found if s not in baselines] + \
+        [s for s in found if s in baselines]
+
+
+def markdown_table(agg: Dict, baselines: Sequence[str] = ()) -> str:
+    """One table per tuning mode (per model and mode when several models
+    ran: ``model, mode``): rows tasks + average, columns shots."""
+    modes = _series_order(agg, baselines)
     shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
     lines = []
     for mode in modes:
-        lines.append(f'### {mode} tuning: AP (mean ± std over seeds), '
+        what = (f'{mode.rsplit(", ", 1)[0]} (closed-set baseline), '
+                f'{mode.rsplit(", ", 1)[1]}' if mode in baselines else mode)
+        lines.append(f'### {what} tuning: AP (mean ± std over seeds), '
                      'trained runs on the test split')
         lines.append('')
         if '0' in shots:
@@ -71,9 +113,7 @@ def markdown_table(agg: Dict) -> str:
                          'evaluation split (val; minival where the task has '
                          'one), no training.')
             lines.append('')
-        lines.append('| task | ' + ' | '.join(
-            f'{s}-shot' if s not in ('0', 'all') else
-            ('zero-shot' if s == '0' else 'all data') for s in shots) + ' |')
+        lines.append('| task | ' + _shot_header(shots) + ' |')
         lines.append('|---' * (len(shots) + 1) + '|')
         for task in agg['tasks']:
             lines.append(f'| {task} | ' + ' | '.join(
@@ -116,43 +156,67 @@ def write_reports(results: List[Dict], out_dir: str) -> Dict[str, str]:
         for name in ('results.json', 'results.csv', 'table.md',
                      'ap_vs_shots.png')
     }
-    results = sorted(results, key=lambda r: (r['mode'], r['task'],
-                                             SHOT_ORDER.index(str(r['shot'])),
-                                             r['seed']))
+    models = []
+    for r in results:
+        if r.get('model') not in models:
+            models.append(r.get('model'))
+    results = sorted(results, key=lambda r: (
+        models.index(r.get('model')), r['mode'], r['task'],
+        SHOT_ORDER.index(str(r['shot'])), r['seed']))
     atomic_write_text(paths['results.json'], json.dumps(results, indent=1))
-    fields = ['mode', 'task', 'shot', 'seed', 'ap', 'ap50', 'val_best_ap',
-              'epochs', 'seconds', 'eval_file']
+    fields = ['model', 'mode', 'task', 'shot', 'seed', 'ap', 'ap50',
+              'val_best_ap', 'epochs', 'seconds', 'eval_file']
     with atomic_write(paths['results.csv'], newline='') as f:
         writer = csv.DictWriter(f, fields, extrasaction='ignore')
         writer.writeheader()
         writer.writerows(csv_row(r) for r in results)
-    agg = aggregate(results)
-    atomic_write_text(paths['table.md'], markdown_table(agg))
-    plot(agg, paths['ap_vs_shots.png'])
+    if len(models) > 1:  # series: "model, mode"
+        series = [dict(r, mode=f'{r.get("model")}, {r["mode"]}')
+                  for r in results]
+    else:
+        series = results
+    agg = aggregate(series)
+    order = []
+    for r in series:
+        if r['mode'] not in order:
+            order.append(r['mode'])
+    agg['order'] = order
+    baselines = sorted({r['mode'] for r in series if r.get('baseline')})
+    text = markdown_table(agg, baselines)
+    if len(models) > 1:
+        text = comparison_table(agg, baselines) + '\n' + text
+    atomic_write_text(paths['table.md'], text)
+    plot(agg, paths['ap_vs_shots.png'], baselines)
     return paths
 
 
-def plot(agg: Dict, path: str) -> None:
+def plot(agg: Dict, path: str, baselines: Sequence[str] = ()) -> None:
+    """AP against shots: a curve per task and mode (per model and mode when
+    several models ran), the task average thick; closed-set baselines
+    dashed with triangles."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     shots = [s for s in SHOT_ORDER if any(k[2] == s for k in agg['cells'])]
     xs = list(range(len(shots)))
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for mode in sorted({k[0] for k in agg['cells']}):
+    for mode in _series_order(agg, baselines):
+        style = dict(linestyle='--', marker='^') if mode in baselines else \
+            dict(linestyle='-', marker='o')
         for task in agg['tasks']:
             pts = [(x, agg['cells'].get((mode, task, s)))
                    for x, s in zip(xs, shots)]
             pts = [(x, c) for x, c in pts if c]
             ax.errorbar([x for x, _ in pts], [c['mean'] for _, c in pts],
-                        yerr=[c['std'] for _, c in pts], marker='o',
+                        yerr=[c['std'] for _, c in pts], **style,
                         linewidth=1, alpha=0.5 if len(agg['tasks']) > 1
                         else 1, label=f'{task} ({mode})', capsize=3)
         avg = [(x, agg['average'].get((mode, s))) for x, s in zip(xs, shots)]
         avg = [(x, c) for x, c in avg if c]
         if len(agg['tasks']) > 1 and avg:
             ax.plot([x for x, _ in avg], [c['mean'] for _, c in avg],
-                    marker='s', linewidth=3, label=f'average ({mode})')
+                    marker='s', linewidth=3, label=f'average ({mode})',
+                    linestyle=style['linestyle'])
     ax.set_xticks(xs, ['zero' if s == '0' else s for s in shots])
     ax.set_xlabel('shots per category')
     ax.set_ylabel('test AP')

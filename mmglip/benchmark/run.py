@@ -112,10 +112,37 @@ def base_run_config(bench, task: str):
     for key in _DATA_KEYS:
         cfg[key] = copy.deepcopy(task_cfg[key])
     set_official_prompts(cfg)
+    if getattr(bench, 'closed_set', False):
+        size_classifier(cfg, task)
     schedule = Config.fromfile(bench.schedule)
     extra = {k: schedule.pop(k) for k in SCHEDULE_EXTRAS if k in schedule}
     cfg.merge_from_dict(schedule.to_dict())
     return cfg, extra
+
+
+def task_classes(cfg, task: str) -> tuple:
+    """The class names a task's datasets read (``task.classes``, else
+    ``metainfo.classes``); the same in every split."""
+    from .plan import BenchmarkError
+    found = set()
+    for _, ds in _datasets(cfg):
+        classes = (ds.get('task') or {}).get('classes') or \
+            (ds.get('metainfo') or {}).get('classes')
+        if classes:
+            found.add(tuple(classes))
+    if len(found) != 1:
+        raise BenchmarkError(
+            f'task {task}: its dataset config names '
+            + ('no classes' if not found else 'other classes per split')
+            + ' (task=dict(classes=...)); a closed-set model needs the '
+            'class list to size its classifier.')
+    return found.pop()
+
+
+def size_classifier(cfg, task: str) -> None:
+    """A closed-set model's classifier gets the task's classes
+    (``model.bbox_head.num_classes``)."""
+    cfg.model.bbox_head.num_classes = len(task_classes(cfg, task))
 
 
 def set_official_prompts(cfg) -> None:
@@ -158,8 +185,7 @@ def build_run_config(bench, spec) -> Config:
         # k-shot train and val files of the official protocol, kept with
         # the results (the data folder is never written to)
         set_fewshot(cfg, spec.task, spec.shot, spec.seed,
-                    osp.abspath(osp.join(bench.work_dir, 'splits',
-                                         spec.task)))
+                    osp.abspath(osp.join(bench.splits_dir, spec.task)))
         times = extra.get('fewshot_repeats', {}).get(spec.shot, 1)
         if times > 1:
             cfg.train_dataloader.dataset = dict(
@@ -176,7 +202,8 @@ def build_run_config(bench, spec) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
     if bench.weights:
         cfg.load_from = bench.weights
-        cfg.model.language_model.pretrained = False
+        if 'language_model' in cfg.model:
+            cfg.model.language_model.pretrained = False
     cfg.work_dir = bench.run_dir(spec)
     cfg.experiment_name = spec.name.replace('/', '_')
     if isinstance(cfg.get('visualizer'), dict):
