@@ -2,8 +2,11 @@
 in the run's log file only.
 
 mmengine's ``Runner`` logs the system environment, the whole config and the
-hooks' order at INFO while it is built: several hundred lines on the console
-before anything happens. They stay in the log file
+hooks' order at INFO while it is built, and its optimizer constructor one
+line per parameter (each frozen one "is skipped since its
+requires_grad=False", a WARNING; each ``paramwise_options`` setting): several
+hundred lines on the console before anything happens. They stay in the log
+file
 (``<work_dir>/<timestamp>/<timestamp>.log``); the console gets one line
 saying where they are. Records logged with ``extra={'file_only': True}``
 (a traceback kept for the record, say) go to the log file only as well.
@@ -14,6 +17,10 @@ from typing import Optional
 #: how mmengine's dumps begin (Runner.__init__ / Runner._log_env)
 DUMP_STARTS = ('Config:\n', 'Hooks will be executed in the following order')
 DUMP_CONTAINS = ('\nSystem environment:', )
+#: the optimizer constructor's per-parameter lines (mmengine's
+#: DefaultOptimWrapperConstructor.add_params)
+PER_PARAMETER = ('paramwise_options -- ', )
+PER_PARAMETER_ENDS = (' is skipped since its requires_grad=False', )
 
 
 def is_dump(record: logging.LogRecord) -> bool:
@@ -22,8 +29,9 @@ def is_dump(record: logging.LogRecord) -> bool:
         return True
     if not isinstance(msg, str):
         return False
-    return msg.startswith(DUMP_STARTS) or any(
-        part in msg[:100] for part in DUMP_CONTAINS)
+    return msg.startswith(DUMP_STARTS + PER_PARAMETER) or any(
+        part in msg[:100] for part in DUMP_CONTAINS) or msg.endswith(
+            PER_PARAMETER_ENDS)
 
 
 class FileOnlyFilter(logging.Filter):
