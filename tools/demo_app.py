@@ -7,7 +7,9 @@ Then open http://127.0.0.1:7860 (on a remote machine: ``ssh -L
 7860:127.0.0.1:7860 HOST`` and open the same address on your own).
 
 MODEL: a config file or a model name (default glip-lite), resolved as
-``tools/infer.py`` resolves it; --weights as there. The model is loaded once,
+``tools/infer.py`` resolves it; --weights as there; --onnx DIR runs the
+networks in ONNX Runtime from the folder tools/deploy/export_onnx.py wrote
+for MODEL (as tools/infer.py --backend onnxruntime). The model is loaded once,
 when the page starts, and reused for every request; another model (or
 weights file on the server) can be loaded from the page.
 
@@ -73,6 +75,9 @@ def parse_args(argv=None):
                    'initialisation, pretrained parts only)')
     p.add_argument('--weights-key', default='model',
                    choices=['model', 'model_ema'])
+    p.add_argument('--onnx', metavar='DIR',
+                   help='run the networks in ONNX Runtime from the folder '
+                   'tools/deploy/export_onnx.py wrote for MODEL')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     p.add_argument('--language-model',
                    help='hub id or local directory of the text encoder '
@@ -131,10 +136,12 @@ class DemoApp:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------- model
-    def load(self, model='glip-lite', weights=None, weights_key='model'):
-        """Build ``model`` (a config or name) with ``weights``; everything
-        is checked first, so a bad choice keeps the model already loaded.
-        Returns one line saying what is loaded."""
+    def load(self, model='glip-lite', weights=None, weights_key='model',
+             onnx=None):
+        """Build ``model`` (a config or name) with ``weights`` (and, with
+        ``onnx``, its networks in ONNX Runtime from that exported folder);
+        everything is checked first, so a bad choice keeps the model already
+        loaded. Returns one line saying what is loaded."""
         infer = _infer_tool()
         model = (model or '').strip() or 'glip-lite'
         weights = (weights or '').strip() or None
@@ -145,10 +152,13 @@ class DemoApp:
         config = resolve_config(model)
         with self._lock:
             built = init_model(config, weights, self.device, weights_key,
-                               self.language_model)
+                               self.language_model, backend='onnxruntime'
+                               if onnx else 'pytorch', onnx=onnx or None)
             self.model = built
             self.model_label = model + (f' + {weights}' if weights else
-                                        ' (no weights: its initialisation)')
+                                        ' (no weights: its initialisation)'
+                                        ) + (f' in ONNX Runtime ({onnx})'
+                                             if onnx else '')
         return f'Loaded {self.model_label}.'
 
     # ----------------------------------------------------------- detect
@@ -322,7 +332,7 @@ def main(argv=None):
     app = DemoApp(out_dir, args.device, args.language_model,
                   args.max_pixels)
     t0 = time.time()
-    print(app.load(args.model, args.weights, args.weights_key)
+    print(app.load(args.model, args.weights, args.weights_key, args.onnx)
           + f' ({time.time() - t0:.0f} s)', flush=True)
     import gradio as gr
     page = build_page(app, args.pred_score_thr)
