@@ -155,8 +155,8 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
         from mmglip.deploy import load_onnx_model, variant_name
         return load_onnx_model(
             onnx, cfg, weights, variant_name(
-                config if isinstance(config, str) else 'the config'),
-            device=device)
+                config if isinstance(config, str) else
+                cfg.filename or 'the config'), device=device)
     if weights:
         # the checkpoint carries BERT: only its config/vocab are read
         cfg.model.language_model.pretrained = False

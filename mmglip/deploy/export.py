@@ -28,7 +28,8 @@ from mmglip.version import __version__
 from .agreement import Agreement, compare
 from .errors import DeployError, require
 from .graphs import (DetectorGraph, FixedPromptGraph, TextEncoderGraph,
-                     exportable, head_output_names, language_tokens)
+                     exportable, head_output_names, language_tokens,
+                     window_sizes)
 from .metadata import (DETECTOR, TEXT_ENCODER, TOKENIZER, model_fingerprint)
 from .ops import OPSET, register_symbolic
 
@@ -50,6 +51,22 @@ def _sample_batch(model, image: str, names: Sequence[str]):
     data = test_pipeline(model.cfg)(dict(
         img_path=image, img_id=0, text=tuple(names), custom_entities=True))
     return model.data_preprocessor(pseudo_collate([data]), False)
+
+
+def trace_size(size: int, windows: Sequence[int], divisor: int) -> int:
+    """The traced image side: the smallest multiple of ``divisor`` from
+    ``size`` on at which every Swin stage (strides 4 .. 32) pads its
+    feature map to the window size. mmdet's window attention crops its
+    padding under a Python ``if``, which the trace records as taken or not;
+    taken, the crop is a no-op where nothing was padded, so the graph
+    serves every size."""
+    divisor = max(int(divisor), 32)
+    size = -(-size // divisor) * divisor
+    for _ in range(64):
+        if all((size // s) % w for s in (4, 8, 16, 32) for w in windows):
+            return size
+        size += divisor
+    return size
 
 
 def _metadata(model, variant: str, weights: Dict[str, str], graph: str,
@@ -205,6 +222,14 @@ def _export_into(model, tmp: Path, variant, weights, texts, names,
     register_symbolic()
     batch = _sample_batch(model, check_image, names)
     image = batch['inputs'].float()
+    windows = window_sizes(model)
+    if windows:
+        divisor = model.cfg.model.data_preprocessor.get('pad_size_divisor',
+                                                        32)
+        height, width = image.shape[-2:]
+        image = torch.nn.functional.pad(image, (
+            0, trace_size(width, windows, divisor) - width, 0,
+            trace_size(height, windows, divisor) - height))
     num_levels = model.bbox_head.num_levels
     outputs = head_output_names(num_levels)
     rows = {n: {0: 'rows'} for n in outputs}

@@ -19,6 +19,7 @@ which exports as ONNX's ``DeformConv`` (see there why that op and not
 the CPU shortcut's gather).
 """
 import contextlib
+import types
 from typing import Iterator, List
 
 import torch
@@ -57,18 +58,43 @@ class _ExportConvNorm(nn.Module):
                                      c.stride, c.padding, c.dilation))
 
 
+def _window_reverse(self, windows: Tensor, height, width) -> Tensor:
+    """mmdet Swin's ``ShiftWindowMSA.window_reverse`` with the batch size
+    as shape arithmetic: mmdet computes it with ``int()``, which the
+    tracer records as the traced batch size (a graph for batch 1 only)."""
+    size = self.window_size
+    rows_per_image = (height // size) * (width // size)
+    x = windows.view(windows.shape[0] // rows_per_image, height // size,
+                     width // size, size, size, -1)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(
+        x.shape[0], height, width, x.shape[-1])
+
+
+def window_sizes(model: nn.Module) -> List[int]:
+    """The window sizes of the model's Swin attention (none without)."""
+    return sorted({m.window_size for m in model.modules()
+                   if hasattr(m, 'window_reverse')})
+
+
 @contextlib.contextmanager
 def exportable(model: nn.Module) -> Iterator[nn.Module]:
     """Within this context ``model``'s DyHead convs are
-    :class:`_ExportConvNorm` s and the layers' inference shortcuts are on
-    (eval mode, no gradients); the original modules come back after."""
-    swapped = []
+    :class:`_ExportConvNorm` s, Swin's window attention reverses its
+    windows for any batch size (:func:`_window_reverse`) and the layers'
+    inference shortcuts are on (eval mode, no gradients); the original
+    modules come back after."""
+    swapped, patched = [], []
     for module in model.modules():
         if isinstance(module, nn.ModuleList):
             for i, child in enumerate(module):
                 if isinstance(child, _ConvNorm):
                     swapped.append((module, i, child))
                     module[i] = _ExportConvNorm(child)
+        if hasattr(module, 'window_reverse') and \
+                hasattr(module, 'window_size'):
+            module.window_reverse = types.MethodType(_window_reverse,
+                                                     module)
+            patched.append(module)
     training = model.training
     model.eval()
     try:
@@ -77,6 +103,8 @@ def exportable(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         for parent, i, child in swapped:
             parent[i] = child
+        for module in patched:
+            del module.window_reverse
         model.train(training)
 
 

@@ -1,0 +1,263 @@
+"""ONNX export and the ONNX Runtime backend (issue 21): exported graphs give
+mmglip's PyTorch detections on real images (chunked prompts, image sizes
+and batch sizes other than the traced ones), the folder records and checks
+its model, bad inputs are one line each.
+
+Models: glip-lite as configured, and GLIP-T (A) / (C) shrunk as the
+fast-path tests build them (tests/models/tiny_glip.py) with 2 fusion
+blocks and DyHead offsets away from zero (so that ONNX's DeformConv
+samples between pixels); test images resized to at most 160 x 128.
+"""
+import hashlib
+import json
+import shutil
+
+import onnx
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmglip.apis import inference, init_model
+from mmglip.deploy import DeployError, compare, export_onnx, weights_identity
+from mmglip.models.layers.dyhead_block import GLIPDyHeadBlock
+from mmglip.text import PromptError
+from mmglip.version import __version__
+
+from ..conftest import DEMO_DATA, REPO
+from ..models.tiny_glip import build_tiny_glip
+from ..tool_modules import load_tool
+
+VARIANTS = {
+    'glip-lite': 'configs/glip_lite/glip-lite_raccoon-mini.py',
+    'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
+    'glip-t_c': 'configs/glip/glip_swin-t_c_zeroshot_coco.py',
+}
+# 3 chunks of 3 names (chunk_size=3)
+NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
+         'fire hydrant', 'car', 'bicycle')
+TEST_IMAGES = [str(DEMO_DATA / 'raccoon_mini/test/raccoon-134.jpg'),
+               str(DEMO_DATA / 'raccoon_mini/test/raccoon-5.jpg')]
+
+
+def build(variant, tiny_bert, seed=0):
+    """The seeded test model of ``variant`` with its ``cfg``."""
+    captured = {}
+
+    def edit(m):
+        m.chunk_size = 3
+        if variant != 'glip-lite':
+            m.fusion_neck.num_blocks = 2
+        captured['model'] = m
+
+    model = build_tiny_glip(VARIANTS[variant], tiny_bert, seed,
+                            max_tokens=48, edit=edit)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, GLIPDyHeadBlock) and \
+                    module.offset is not None:
+                torch.nn.init.normal_(module.offset.weight, 0, 0.1)
+    cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
+    cfg.model = captured['model']
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if 'Resize' in step['type']:
+            step['scale'] = (160, 128)
+    model.cfg = cfg
+    return model
+
+
+def save_weights(model, path):
+    torch.save(dict(state_dict=model.state_dict(), meta={}), str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def exports(tiny_bert, tmp_path_factory):
+    """``get(variant)``: (model, ONNX folder, weights file), exported once
+    per module."""
+    done = {}
+
+    def get(variant):
+        if variant not in done:
+            root = tmp_path_factory.mktemp(variant)
+            model = build(variant, tiny_bert)
+            weights = save_weights(model, root / 'weights.pth')
+            agreement = export_onnx(
+                model, root / 'onnx', variant=variant,
+                weights=weights_identity(weights), log=lambda msg: None)
+            assert agreement.ok() and agreement.count > 0, str(agreement)
+            done[variant] = (model, str(root / 'onnx'), weights)
+        return done[variant]
+
+    return get
+
+
+def _agree(ref, got, chunks=3):
+    for r, g in zip(ref, got):
+        a = compare(r.pred_instances, g.pred_instances)
+        assert a.ok() and a.count == 100, str(a)
+        assert g.pred_instances.label_names == r.pred_instances.label_names
+        # every chunk of the prompt found something
+        assert {int(lbl) // 3 for lbl in g.pred_instances.labels} == set(
+            range(chunks))
+
+
+@pytest.mark.parametrize('variant', list(VARIANTS))
+def test_onnx_runtime_gives_the_pytorch_detections(variant, exports):
+    model, onnx_dir, weights = exports(variant)
+    ort_model = init_model(model.cfg, weights, backend='onnxruntime',
+                           onnx=onnx_dir)
+    shapes = set()
+    for batch_size in (1, 2):
+        ref = inference(model, TEST_IMAGES, list(NAMES), batch_size)
+        got = inference(ort_model, TEST_IMAGES, list(NAMES), batch_size)
+        _agree(ref, got)
+        shapes |= {r.metainfo['batch_input_shape'] for r in got}
+    # one graph for images of two sizes
+    assert len(shapes) == 2
+
+
+def test_fixed_prompt_is_baked_into_one_graph(tiny_bert, tmp_path):
+    model = build('glip-t_c', tiny_bert)
+    weights = save_weights(model, tmp_path / 'w.pth')
+    out = tmp_path / 'fixed'
+    export_onnx(model, out, variant='glip-t_c',
+                weights=weights_identity(weights), texts=list(NAMES),
+                log=lambda msg: None)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ['detector.onnx', 'tokenizer']
+    graph = onnx.load(str(out / 'detector.onnx'))
+    assert [i.name for i in graph.graph.input] == ['image']
+    ort_model = init_model(model.cfg, weights, backend='onnxruntime',
+                           onnx=str(out))
+    _agree(inference(model, TEST_IMAGES, list(NAMES)),
+           inference(ort_model, TEST_IMAGES, list(NAMES)))
+    with pytest.raises(PromptError, match='fixed prompt'):
+        inference(ort_model, TEST_IMAGES[0], ['raccoon', 'dog'])
+
+
+def test_metadata_records_the_model(exports):
+    model, onnx_dir, weights = exports('glip-t_c')
+    sha = hashlib.sha256(open(weights, 'rb').read()).hexdigest()
+    pre = model.cfg.model.data_preprocessor
+    for name in ('text_encoder.onnx', 'detector.onnx'):
+        proto = onnx.load(f'{onnx_dir}/{name}')
+        meta = {p.key: p.value for p in proto.metadata_props}
+        assert meta['mmglip.variant'] == 'glip-t_c'
+        assert meta['mmglip.weights_sha256'] == sha
+        assert meta['mmglip.version'] == __version__
+        assert meta['mmglip.opset'] == '19'
+        assert [o.version for o in proto.opset_import if o.domain in (
+            '', 'ai.onnx')] == [19]
+        assert json.loads(meta['mmglip.mean']) == list(pre.mean)
+        assert json.loads(meta['mmglip.std']) == list(pre.std)
+        assert meta['mmglip.max_tokens'] == '48'
+    # standard ops only: each deformable conv call one DeformConv node (per
+    # block and level its own, the finer level's and the coarser level's
+    # conv; the first / last level lack one: 5 * 3 - 2 calls, 2 blocks)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count('DeformConv') == (5 * 3 - 2) * 2
+    assert {n.domain for n in proto.graph.node} <= {'', 'ai.onnx'}
+
+
+def test_a_folder_of_another_model_or_other_weights_is_refused(
+        exports, tmp_path):
+    _, dir_a, _ = exports('glip-t_a')
+    model_c, _, weights_c = exports('glip-t_c')
+    with pytest.raises(DeployError) as err:
+        init_model(model_c.cfg, backend='onnxruntime', onnx=dir_a)
+    msg = str(err.value)
+    assert dir_a in msg and 'glip-t_a' in msg
+    assert 'glip_swin-t_c_zeroshot_coco' in msg and '\n' not in msg
+    # the right folder, other weights (one weight changed)
+    model_c2 = build('glip-t_c', model_c.cfg.model.language_model.name)
+    with torch.no_grad():
+        model_c2.bbox_head.bias0.add_(1.0)
+    other = save_weights(model_c2, tmp_path / 'other.pth')
+    _, dir_c, _ = exports('glip-t_c')
+    with pytest.raises(DeployError) as err:
+        init_model(model_c.cfg, other, backend='onnxruntime', onnx=dir_c)
+    msg = str(err.value)
+    other_sha = hashlib.sha256(open(other, 'rb').read()).hexdigest()
+    assert other in msg and other_sha[:12] in msg
+    assert weights_c in msg and '\n' not in msg
+
+
+def test_a_prompt_longer_than_the_exported_maximum(exports):
+    model, onnx_dir, weights = exports('glip-t_c')
+    ort_model = init_model(model.cfg, weights, backend='onnxruntime',
+                           onnx=onnx_dir)
+    assert ort_model.max_tokens == 48  # from the folder's metadata
+    # a class name of 50 tokens: no chunk can hold it
+    with pytest.raises(PromptError, match=r'tokens \(> 48\)') as err:
+        inference(ort_model, TEST_IMAGES[0], [' '.join(['cat'] * 50), 'dog'])
+    assert '\n' not in str(err.value)
+    # a caption of 50 tokens
+    from mmglip.deploy.runtime import OrtGLIP
+    from mmdet.structures import DetDataSample
+    sample = DetDataSample(metainfo=dict(
+        text=' '.join(['cat'] * 50), tokens_positive=[[[0, 3]]]))
+    with pytest.raises(PromptError, match='at most 48'):
+        OrtGLIP.predict(ort_model, None, [sample])
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'not onnx', 'missing'])
+def test_truncated_or_non_onnx_files(exports, tmp_path, damage):
+    model, onnx_dir, _ = exports('glip-lite')
+    broken = tmp_path / 'broken'
+    shutil.copytree(onnx_dir, broken)
+    target = broken / 'text_encoder.onnx'
+    if damage == 'truncated':
+        data = target.read_bytes()
+        target.write_bytes(data[:len(data) // 2])
+    elif damage == 'not onnx':
+        target.write_text('{"not": "an onnx model"}')
+    else:
+        target.unlink()
+    with pytest.raises(DeployError) as err:
+        init_model(model.cfg, backend='onnxruntime', onnx=str(broken))
+    msg = str(err.value)
+    assert str(target) in msg and '\n' not in msg
+    assert ('no such file' if damage == 'missing' else
+            'not a readable ONNX model') in msg
+
+
+def test_onnx_not_installed(exports, monkeypatch, capsys, tmp_path):
+    model, onnx_dir, _ = exports('glip-lite')
+    monkeypatch.setitem(__import__('sys').modules, 'onnxruntime', None)
+    with pytest.raises(DeployError, match=r'pip install -e \.\[deploy\]'):
+        init_model(model.cfg, backend='onnxruntime', onnx=onnx_dir)
+    tool = load_tool('tools/deploy/export_onnx.py')
+    status = tool.run_tool(tool.main, ['glip-lite', '--out',
+                                       str(tmp_path / 'x')])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert 'onnxruntime is not installed' in err and '.[deploy]' in err
+    assert not (tmp_path / 'x').exists()
+
+
+def test_infer_tool_writes_the_same_json_with_onnxruntime(exports,
+                                                          tmp_path):
+    model, onnx_dir, weights = exports('glip-lite')
+    config = tmp_path / 'glip-lite-test.py'
+    model.cfg.dump(str(config))
+    infer = load_tool('tools/infer.py')
+    preds = {}
+    for backend in ('pytorch', 'onnxruntime'):
+        out = tmp_path / backend
+        extra = ['--backend', 'onnxruntime', '--onnx', onnx_dir] \
+            if backend == 'onnxruntime' else []
+        assert infer.run_tool(infer.main, [
+            *TEST_IMAGES, str(config), '--weights', weights, '--texts',
+            '. '.join(NAMES), '--pred-score-thr', '0.0', '--out-dir',
+            str(out), *extra]) == 0
+        preds[backend] = {p.name: json.loads(p.read_text())
+                          for p in (out / 'preds').iterdir()}
+        assert len(list((out / 'vis').iterdir())) == 2
+    assert preds['pytorch'].keys() == preds['onnxruntime'].keys()
+    for name, ref in preds['pytorch'].items():
+        got = preds['onnxruntime'][name]
+        assert got['label_names'] == ref['label_names'] and ref['scores']
+        assert max(abs(a - b) for a, b in zip(
+            ref['scores'], got['scores'])) <= 1e-4
+        assert max(abs(a - b) for p, q in zip(ref['bboxes'], got['bboxes'])
+                   for a, b in zip(p, q)) <= 0.01
