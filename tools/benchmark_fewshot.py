@@ -87,7 +87,7 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
 
     from mmglip.benchmark.plan import MODES
-    from mmglip.zoo.odinw_data import ODINW35_TASKS, ODINW_TASKS
+    from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASKS
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument('models', nargs='+', metavar='MODEL',

@@ -188,7 +188,8 @@ def _converter():
 def fetch_datasets(args) -> int:
     """--dataset: the ODinW zips placed under --data-root; exit status 1
     when a task failed its checks (one ``error:`` line each; not placed)."""
-    from mmglip.zoo.odinw_data import download_odinw, resolve_names
+    from mmglip.datasets.odinw_download import (download_odinw,
+                                                resolve_names)
     resolve_names(args.dataset)  # unknown names: before any transfer
     check_mirror(args.mirror)
     check_writable_dir(args.data_root, '--data-root')

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
 from mmglip.errors import UserError, did_you_mean, warn
-from mmglip.zoo.odinw_data import (ODINW35_TASKS, ODINW_TASK_SETS,
-                                   ODINW_TASKS)
+from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASK_SETS, ODINW_TASKS
 
 MODES = ('full', 'prompt', 'linear')
 #: detector types without language: no zero-shot, these modes only

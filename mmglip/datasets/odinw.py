@@ -39,7 +39,7 @@ from mmengine.logging import print_log
 from mmglip.registry import DATASETS
 from mmglip.errors import UserError, did_you_mean
 from mmglip.utils.io import package_data_path
-from mmglip.zoo.odinw_data import ODINW_TASKS
+from mmglip.odinw_tasks import ODINW_TASKS
 from ..text import apply_class_overrides, normalize_caption_prompt
 from .validation import WARNING, ODinWDataError, fix_box, validate_coco
 
@@ -320,7 +320,7 @@ class ODinWDataset(CocoDataset):
 # ---------------------------------------------------------------- the tasks
 def odinw_config_path(task: str, config_dir: Optional[str] = None) -> str:
     """Path of a task's dataset config (official name or file stem, see
-    :data:`mmglip.zoo.odinw_data.ODINW_TASKS`), in the source tree's or the
+    :data:`mmglip.odinw_tasks.ODINW_TASKS`), in the source tree's or the
     installed package's ``configs/_base_/datasets/odinw/``."""
     stem = ODINW_TASKS.get(task, task)
     if stem not in ODINW_TASKS.values():

@@ -1,8 +1,9 @@
 """The model zoo: official checkpoint conversion as pure functions
 (:mod:`.official`), the one weights path from a file or zoo name to a
-model (:mod:`.weights`), the model index (:mod:`.index`), verified
-downloads from the Hugging Face Hub or a plain mirror (:mod:`.hub`) and the
-ODinW datasets (:mod:`.odinw_data`).
+model (:mod:`.weights`), the model index (:mod:`.index`) and verified
+downloads from the Hugging Face Hub or a plain mirror (:mod:`.hub`). (The
+ODinW datasets, fetched through :mod:`.hub`, are placed by
+:mod:`mmglip.datasets.odinw_download`.)
 
 Names are imported on first use, so that reading the index or downloading
 does not import torch / mmdet (conversion does).
@@ -20,7 +21,6 @@ _EXPORTS = {
     'load_into_model': 'weights',
     'load_weights': 'weights',
     'state_dict_from': 'weights',
-    'download_odinw': 'odinw_data',
     'ModelIndex': 'index',
     'ZooEntry': 'index',
     'UnknownModelError': 'index',

@@ -57,8 +57,8 @@ def test_one_task_table():
 
     from mmglip.benchmark.plan import task_configs
     from mmglip.datasets.odinw import odinw_config_path
-    from mmglip.zoo.odinw_data import (ODINW13_ZIPS, ODINW35_TASKS,
-                                       ODINW_TASKS)
+    from mmglip.datasets.odinw_download import ODINW13_ZIPS
+    from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASKS
     tool = load_tool('tools/benchmark_fewshot.py')
     assert tool.parse_args(['m', '--work-dir', 'w']).tasks == ['odinw13']
     assert set(ODINW13_ZIPS) == set(ODINW_TASKS)

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmglip.datasets import (ODinWConfigError, odinw_config_path,
                              odinw_split_files)
 from mmglip.registry import DATASETS, METRICS
-from mmglip.zoo.odinw_data import ODINW_TASKS
+from mmglip.odinw_tasks import ODINW_TASKS
 from .conftest import ANN, write_coco, write_image
 
 STD = dict(train=(f'train/{ANN}', 'train/'), val=(f'valid/{ANN}', 'valid/'),

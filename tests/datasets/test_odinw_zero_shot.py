@@ -14,7 +14,7 @@ from mmglip.benchmark import FewShotBenchmark, RunSpec
 from mmglip.benchmark.plan import task_configs
 from mmglip.benchmark.run import build_run_config
 from mmglip.datasets import odinw_split_files
-from mmglip.zoo.odinw_data import ODINW35_TASKS, ODINW_TASKS
+from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASKS
 from tests.tool_modules import load_tool
 from .conftest import AQUARIUM, need, write_coco, write_image
 from ..conftest import REPO

@@ -159,7 +159,7 @@ def task_layout(name: str, data_root: str):
 
     from mmglip.benchmark.plan import odinw_stem_path, odinw_task_stems
     from mmglip.utils.cli import did_you_mean
-    from mmglip.zoo.odinw_data import ODINW35_TASKS, ODINW_TASKS
+    from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASKS
     stems = odinw_task_stems(name)
     if not stems:
         names = list(ODINW_TASKS) + [t for t in ODINW35_TASKS

@@ -1,6 +1,7 @@
 """The ODinW datasets, one command away: the official zips of the Hugging
 Face repository ``GLIPModel/GLIP`` (``odinw_35/<name>.zip``) fetched through
 the same verified path as the weights (:func:`mmglip.zoo.hub.fetch_file`),
+beside the datasets they feed (the task table: :mod:`mmglip.odinw_tasks`),
 unpacked into the official layout under a data root, checked, and the
 k-shot split files added where the zips have none.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
 from mmglip.errors import UserError, did_you_mean
+from mmglip.odinw_tasks import ODINW_TASKS
 from mmglip.zoo.hub import sha256_file
 
 #: folder of the zips in the hub repository
@@ -39,70 +41,6 @@ ODINW35_ZIPS = (
     'brackishUnderwater', 'dice', 'openPoetryVision', 'pistols', 'plantdoc',
     'pothole', 'selfdrivingCar', 'thermalDogsAndPeople', 'vector',
     'websiteScreenshots')
-#: The 13 ODinW tasks of the GLIP paper, the one table of them: official
-#: name -> stem of the task's dataset config
-#: (``configs/_base_/datasets/odinw/<stem>.py``); each comes in the zip of
-#: its name. Here (not in :mod:`mmglip.datasets`) so that the benchmark and
-#: download tools check task names without importing mmdet.
-ODINW_TASKS = {
-    'AerialMaritimeDrone': 'aerial_maritime_drone',
-    'Aquarium': 'aquarium',
-    'CottontailRabbits': 'cottontail_rabbits',
-    'EgoHands': 'ego_hands',
-    'NorthAmericaMushrooms': 'north_america_mushrooms',
-    'Packages': 'packages',
-    'PascalVOC': 'pascal_voc',
-    'pistols': 'pistols',
-    'pothole': 'pothole',
-    'Raccoon': 'raccoon',
-    'ShellfishOpenImages': 'shellfish_open_images',
-    'thermalDogsAndPeople': 'thermal_dogs_and_people',
-    'VehiclesOpenImages': 'vehicles_open_images',
-}
-#: The 35 tasks of ODinW-35 (the official ``configs/odinw_35/_all.json``),
-#: the one table of them: task name -> stem of the task's dataset config
-#: under ``configs/_base_/datasets/odinw/``. The 13 ODinW-13 tasks are among
-#: them with the official ODinW-35 prompt facts (caption prompts, renamed
-#: classes); AerialMaritimeDrone, EgoHands and OxfordPets each give two.
-ODINW35_TASKS = {
-    'AerialMaritimeDrone_large': 'odinw35/aerial_maritime_drone_large',
-    'AerialMaritimeDrone_tiled': 'odinw35/aerial_maritime_drone_tiled',
-    'AmericanSignLanguageLetters': 'odinw35/american_sign_language_letters',
-    'Aquarium': 'odinw35/aquarium',
-    'BCCD': 'odinw35/bccd',
-    'ChessPieces': 'odinw35/chess_pieces',
-    'CottontailRabbits': 'odinw35/cottontail_rabbits',
-    'DroneControl': 'odinw35/drone_control',
-    'EgoHands_generic': 'odinw35/ego_hands_generic',
-    'EgoHands_specific': 'odinw35/ego_hands_specific',
-    'HardHatWorkers': 'odinw35/hard_hat_workers',
-    'MaskWearing': 'odinw35/mask_wearing',
-    'MountainDewCommercial': 'odinw35/mountain_dew_commercial',
-    'NorthAmericaMushrooms': 'odinw35/north_america_mushrooms',
-    'OxfordPets_by-breed': 'odinw35/oxford_pets_by_breed',
-    'OxfordPets_by-species': 'odinw35/oxford_pets_by_species',
-    'PKLot': 'odinw35/pklot',
-    'Packages': 'odinw35/packages',
-    'PascalVOC': 'odinw35/pascal_voc',
-    'Raccoon': 'odinw35/raccoon',
-    'ShellfishOpenImages': 'odinw35/shellfish_open_images',
-    'ThermalCheetah': 'odinw35/thermal_cheetah',
-    'UnoCards': 'odinw35/uno_cards',
-    'VehiclesOpenImages': 'odinw35/vehicles_open_images',
-    'WildfireSmoke': 'odinw35/wildfire_smoke',
-    'boggleBoards': 'odinw35/boggle_boards',
-    'brackishUnderwater': 'odinw35/brackish_underwater',
-    'dice': 'odinw35/dice',
-    'openPoetryVision': 'odinw35/open_poetry_vision',
-    'pistols': 'odinw35/pistols',
-    'plantdoc': 'odinw35/plantdoc',
-    'pothole': 'odinw35/pothole',
-    'selfdrivingCar': 'odinw35/selfdriving_car',
-    'thermalDogsAndPeople': 'odinw35/thermal_dogs_and_people',
-    'websiteScreenshots': 'odinw35/website_screenshots',
-}
-#: the task sets ``--tasks`` accepts by name (``odinw13`` is the default)
-ODINW_TASK_SETS = {'odinw13': ODINW_TASKS, 'odinw35': ODINW35_TASKS}
 #: the zips of the 13 tasks, in download order
 ODINW13_ZIPS = tuple(sorted(ODINW_TASKS))
 #: written into a placed task folder, last: the task is complete
@@ -196,7 +134,7 @@ def _task_folder(unpacked: str, name: str) -> str:
 def _check_task(task_dir: str) -> PlacedTask:
     """Check every annotation file of an unpacked task with the ODinW
     validation (images present, boxes, categories)."""
-    from mmglip.datasets.validation import load_and_validate
+    from .validation import load_and_validate
     placed = PlacedTask(osp.basename(task_dir), task_dir, 'placed')
     for folder, _, files in sorted(os.walk(task_dir)):
         for fname in sorted(files):
@@ -229,7 +167,7 @@ def _add_fewshot_splits(task_dir: str, placed: PlacedTask) -> None:
     """The official k-shot files (1, 3, 5, 10 shots x seeds 3, 30, 300) for
     every train / val annotation file that has none, listed in
     :data:`GENERATED_SPLITS` as made by mmglip's sampler, not shipped."""
-    from mmglip.datasets.kshot import prepare_all
+    from .kshot import prepare_all
     for rel in placed.annotation_files:
         split = _split_of(rel)
         if split is None:

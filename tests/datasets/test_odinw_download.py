@@ -8,8 +8,9 @@ import zipfile
 
 import pytest
 
-from mmglip.utils.cli import UserError
-from mmglip.zoo import odinw_data
+from mmglip.datasets import odinw_download as odinw_data
+from mmglip.errors import UserError
+from mmglip.odinw_tasks import ODINW_TASKS
 
 from ..conftest import DEMO_DATA
 
@@ -114,7 +115,7 @@ def test_names():
     from mmengine.config import Config
 
     from mmglip.datasets.odinw import odinw_config_path
-    assert odinw_data.ODINW13_ZIPS == tuple(sorted(odinw_data.ODINW_TASKS))
+    assert odinw_data.ODINW13_ZIPS == tuple(sorted(ODINW_TASKS))
     for name in odinw_data.ODINW13_ZIPS:
         task = Config.fromfile(odinw_config_path(name)).task
         assert task.root.startswith(name + '/')
