@@ -1,5 +1,6 @@
 """The main job's code path (demo/main.py) in CI, on a short plan: glip-lite
-zero-shot and 10-shot (one seed) on the vendored Raccoon images. Training
+zero-shot and 10-shot (one seed) on the vendored Raccoon images, its
+closed-set baseline dyhead-lite 10-shot. Training
 must help: the fine-tuned model beats its zero-shot AP by a clear margin
 (on every machine measured: about 1 against 28-31 AP)."""
 import json
@@ -18,8 +19,8 @@ def _main(work_dir, *args):
         capture_output=True, text=True, env=env, timeout=1800)
 
 
-def _result(work_dir, mode, shot, seed):
-    path = (work_dir / 'runs' / 'raccoon_mini' / mode /
+def _result(work_dir, mode, shot, seed, model='glip-lite'):
+    path = (work_dir / model / 'runs' / 'raccoon_mini' / mode /
             f'shot{shot}_seed{seed}' / 'result.json')
     return json.loads(path.read_text())
 
@@ -37,6 +38,11 @@ def test_main_job_fine_tuning_beats_zero_shot(tmp_path):
     assert 'training' in res.stdout + res.stderr
     assert 'raccoon_mini' in res.stdout
     assert f"{tuned['ap']:.1f}" in res.stdout
+    # the closed-set baseline beside it: 10 shots, no zero-shot
+    base = _result(work_dir, 'full', 10, 3, 'dyhead-lite')
+    assert base['epochs'] > 0 and base['model'] == 'dyhead-lite'
+    assert '| dyhead-lite (closed-set baseline) | full | - | ' \
+        f"{base['ap']:.1f} |" in res.stdout
     # a second call reuses both runs: nothing trains again
     again = _main(work_dir)
     assert again.returncode == 0, again.stderr[-3000:]
