@@ -21,17 +21,26 @@ drawn as ``tools/infer.py`` draws them, a table of the detections (image,
 phrase, score, box) and the JSON files in the format ``tools/infer.py``
 writes, to download.
 
-Everything is written under --out-dir: the uploaded files (uploads/) and
-one new folder per request (requests/NNNN/preds/*.json, vis/*), never
-overwriting one. An input that cannot be used (not an image, a truncated
-file, an image of more than --max-pixels, an empty prompt, weights of
-another variant) is answered on the page with the one-line message of the
-command-line tools; the server goes on serving.
+The Few-shot tab prompt-tunes the loaded model on an ODinW-layout task
+(tools/benchmark_fewshot.py --modes prompt with the CPU schedule, in a
+process of its own: the page goes on detecting meanwhile), shows its
+progress and loss, then loads the tuned weights for Detect. On 2 CPU cores
+a 1-shot run of glip-lite on demo/data/raccoon_mini takes about 3 minutes.
+
+Everything is written under --out-dir: the uploaded files (uploads/), one
+new folder per request (requests/NNNN/preds/*.json, vis/*) and per tuning
+run (fewshot/NNNN/), never overwriting one. An input that cannot be used
+(not an image, a truncated file, an image of more than --max-pixels, an
+empty prompt, weights of another variant) is answered on the page with the
+one-line message of the command-line tools; the server goes on serving.
 """
 import argparse
 import importlib.util
+import glob
 import os
 import os.path as osp
+import re
+import subprocess
 import sys
 import threading
 import time
@@ -48,6 +57,10 @@ from mmglip.utils.images import ImageError  # noqa: E402
 #: the shipped example images the page offers
 EXAMPLE_DIR = osp.join(REPO, 'demo', 'data', 'raccoon_mini', 'test')
 EXAMPLES = ['raccoon-134.jpg', 'raccoon-29.jpg', 'raccoon-158.jpg']
+#: the few-shot tab's schedule and default task
+FEWSHOT_SCHEDULE = osp.join(REPO, 'configs', '_base_', 'schedules',
+                            'odinw_fewshot_cpu.py')
+FEWSHOT_TASK = osp.join('configs', '_base_', 'datasets', 'raccoon_mini.py')
 #: columns of the detection table
 TABLE_HEADERS = ['image', 'phrase', 'score', 'x1', 'y1', 'x2', 'y2']
 
@@ -133,11 +146,13 @@ class DemoApp:
         self.max_pixels = max_pixels
         self.model = None
         self.model_label = ''
+        self.loaded = dict(model=None, weights=None, weights_key='model',
+                           onnx=None, cfg_options=None)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------- model
     def load(self, model='glip-lite', weights=None, weights_key='model',
-             onnx=None):
+             onnx=None, cfg_options=None):
         """Build ``model`` (a config or name) with ``weights`` (and, with
         ``onnx``, its networks in ONNX Runtime from that exported folder);
         everything is checked first, so a bad choice keeps the model already
@@ -152,9 +167,13 @@ class DemoApp:
         config = resolve_config(model)
         with self._lock:
             built = init_model(config, weights, self.device, weights_key,
-                               self.language_model, backend='onnxruntime'
-                               if onnx else 'pytorch', onnx=onnx or None)
+                               self.language_model, cfg_options,
+                               backend='onnxruntime' if onnx else 'pytorch',
+                               onnx=onnx or None)
             self.model = built
+            self.loaded = dict(model=model, weights=weights,
+                               weights_key=weights_key, onnx=onnx,
+                               cfg_options=cfg_options)
             self.model_label = model + (f' + {weights}' if weights else
                                         ' (no weights: its initialisation)'
                                         ) + (f' in ONNX Runtime ({onnx})'
@@ -162,8 +181,8 @@ class DemoApp:
         return f'Loaded {self.model_label}.'
 
     # ----------------------------------------------------------- detect
-    def _new_request_dir(self):
-        root = osp.join(self.out_dir, 'requests')
+    def _new_request_dir(self, kind='requests'):
+        root = osp.join(self.out_dir, kind)
         os.makedirs(root, exist_ok=True)
         number = len(os.listdir(root)) + 1
         while True:  # never reuse a folder (nothing is overwritten)
@@ -239,6 +258,81 @@ class DemoApp:
                             'No image could be read.')
         return drawn, rows, jsons, '\n'.join(notes)
 
+    # --------------------------------------------------------- few-shot
+    def tune(self, task, data_root=None, shots=1, seed=3, cfg_options=()):
+        """Prompt-tune the loaded model on ``task`` (an ODinW task name or
+        a dataset config; ``data_root`` as --data-root): a run of
+        tools/benchmark_fewshot.py --modes prompt on the CPU schedule, in a
+        process of its own. Yields ``(lines, loss)`` as it goes (its
+        progress lines; the latest training loss), and at the end loads
+        the tuned weights. A failed run raises :class:`UserError` with its
+        error line; the loaded model is kept then."""
+        if self.model is None or self.loaded['onnx']:
+            raise UserError('Prompt tuning needs a PyTorch model: load one '
+                            '(without --onnx) first.')
+        task = (task or '').strip()
+        if not task:
+            raise UserError('Name the task: an ODinW task name or a dataset '
+                            f'config, e.g. {FEWSHOT_TASK}.')
+        if osp.exists(task):  # a config, relative to where the page runs
+            task = osp.abspath(task)
+        work = self._new_request_dir('fewshot')
+        cmd = [sys.executable, osp.join(REPO, 'tools',
+                                        'benchmark_fewshot.py'),
+               self.loaded['model'], '--tasks', task, '--shots',
+               str(int(shots)), '--seeds', str(int(seed)), '--modes',
+               'prompt', '--schedule', FEWSHOT_SCHEDULE, '--work-dir', work]
+        if self.loaded['weights']:
+            cmd += ['--weights', self.loaded['weights']]
+        if (data_root or '').strip():
+            cmd += ['--data-root', osp.abspath(data_root.strip())]
+        if cfg_options:
+            cmd += ['--cfg-options', *cfg_options]
+        lines, loss = [f'Prompt tuning in {work}'], ''
+        yield lines, loss
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                bufsize=1)
+        try:
+            for line in proc.stdout:
+                line = line.rstrip()
+                if line.startswith(('[benchmark]', 'error:')):
+                    lines.append(line)
+                    loss = _last_loss(work) or loss
+                    yield lines[-40:], loss
+        finally:
+            if proc.wait() is None:  # pragma: no cover
+                proc.kill()
+        if proc.returncode != 0:
+            errors = [ln[len('error: '):] for ln in lines
+                      if ln.startswith('error:')]
+            raise UserError(errors[-1] if errors else
+                            f'the tuning run failed (exit status '
+                            f'{proc.returncode}); its log is in {work}.')
+        best = sorted(glob.glob(osp.join(work, 'runs', '*', 'prompt', '*',
+                                         'weights_best.pth')))
+        if not best:
+            raise UserError(f'the tuning run left no weights in {work}.')
+        loss = _last_loss(work) or loss
+        # the tuned prompt's offset lives in the prompt-tuning model only
+        lines.append(self.load(self.loaded['model'], best[-1], 'model',
+                               cfg_options={'model.tuning_mode': 'prompt'})
+                     + ' Detect uses them now.')
+        yield lines[-40:], loss
+
+
+def _last_loss(work):
+    """``epoch E, loss L`` of the newest training log line under
+    ``work``, or ''."""
+    logs = sorted(glob.glob(osp.join(work, 'runs', '*', '*', '*', '*',
+                                     '*.log')), key=osp.getmtime)
+    if not logs:
+        return ''
+    with open(logs[-1], errors='replace') as f:
+        found = re.findall(r'Epoch\(train\)\s*\[(\d+)\].*?\bloss: '
+                           r'([0-9.]+)', f.read())
+    return f'epoch {found[-1][0]}, loss {found[-1][1]}' if found else ''
+
 
 # ------------------------------------------------------------------- page
 def build_page(app, score_thr=0.3):
@@ -269,49 +363,85 @@ def build_page(app, score_thr=0.3):
     def load(model, weights):
         return app.load(model, weights)
 
+    def tune(task, data_root, shots, seed):
+        try:
+            for lines, loss in app.tune(task, data_root, shots, seed):
+                yield '\n'.join(lines), loss, f'Loaded {app.model_label}.'
+        except user_error_types() as exc:
+            raise gr.Error(one_line(exc), print_exception=False)
+
     with gr.Blocks(title='mmglip: GLIP grounding demo') as page:
         gr.Markdown('## GLIP: find phrases in images\nUpload images (or '
                     'pick an example), name what to find ("raccoon. trash '
                     'can": names split at each ". "), press Detect.')
-        with gr.Row():
-            with gr.Column():
-                files = gr.File(label='Images', file_count='multiple',
-                                elem_id='images')
-                prompt = gr.Textbox(label='Prompt', elem_id='prompt',
-                                    placeholder='raccoon. trash can')
-                thr = gr.Slider(0, 1, value=score_thr, step=0.01,
-                                label='Score threshold', elem_id='thr')
-                button = gr.Button('Detect', variant='primary',
-                                   elem_id='detect')
-                gr.Examples([[[osp.join(EXAMPLE_DIR, e)], 'raccoon']
-                             for e in EXAMPLES], [files, prompt],
-                            label='Shipped examples (demo/data/'
-                            'raccoon_mini)')
-            with gr.Column():
-                gallery = gr.Gallery(label='Detections', elem_id='drawn',
-                                     columns=2, height='auto')
-                status = gr.Textbox(label='Status', elem_id='status',
-                                    interactive=False)
-                table = gr.Dataframe(headers=TABLE_HEADERS,
-                                     label='Detections (boxes in pixels)',
-                                     elem_id='table', interactive=False)
-                jsons = gr.File(label='JSON (as tools/infer.py writes)',
-                                file_count='multiple', elem_id='json')
-        with gr.Accordion('Model', open=False):
+        with gr.Tab('Detect', elem_id='detect-tab'):
             with gr.Row():
-                model = gr.Textbox(label='Model (config or name)',
-                                   value='glip-lite', elem_id='model')
-                weights = gr.Textbox(label='Weights (a file on the server '
-                                     'or a zoo name)', elem_id='weights')
-            load_button = gr.Button('Load model', elem_id='load')
-            loaded = gr.Textbox(label='Loaded', value=f'Loaded '
-                                f'{app.model_label}.', interactive=False,
-                                elem_id='loaded')
+                with gr.Column():
+                    files = gr.File(label='Images', file_count='multiple',
+                                    elem_id='images')
+                    prompt = gr.Textbox(label='Prompt', elem_id='prompt',
+                                        placeholder='raccoon. trash can')
+                    thr = gr.Slider(0, 1, value=score_thr, step=0.01,
+                                    label='Score threshold', elem_id='thr')
+                    button = gr.Button('Detect', variant='primary',
+                                       elem_id='detect')
+                    gr.Examples([[[osp.join(EXAMPLE_DIR, e)], 'raccoon']
+                                 for e in EXAMPLES], [files, prompt],
+                                label='Shipped examples (demo/data/'
+                                'raccoon_mini)')
+                with gr.Column():
+                    gallery = gr.Gallery(label='Detections', elem_id='drawn',
+                                         columns=2, height='auto')
+                    status = gr.Textbox(label='Status', elem_id='status',
+                                        interactive=False)
+                    table = gr.Dataframe(headers=TABLE_HEADERS,
+                                         label='Detections (boxes in pixels)',
+                                         elem_id='table', interactive=False)
+                    jsons = gr.File(label='JSON (as tools/infer.py writes)',
+                                    file_count='multiple', elem_id='json')
+            with gr.Accordion('Model', open=False):
+                with gr.Row():
+                    model = gr.Textbox(label='Model (config or name)',
+                                       value='glip-lite', elem_id='model')
+                    weights = gr.Textbox(label='Weights (a file on the server '
+                                         'or a zoo name)', elem_id='weights')
+                load_button = gr.Button('Load model', elem_id='load')
+                loaded = gr.Textbox(label='Loaded', value=f'Loaded '
+                                    f'{app.model_label}.', interactive=False,
+                                    elem_id='loaded')
+        with gr.Tab('Few-shot: tune the prompt', elem_id='fewshot-tab'):
+            gr.Markdown(
+                'Prompt-tune the loaded model on an ODinW-layout task '
+                '(`tools/benchmark_fewshot.py --modes prompt`, the CPU '
+                'schedule: about 3 minutes for 1 shot of glip-lite on 2 '
+                'cores); the tuned weights are then loaded for Detect '
+                '(prompt: the task\'s class names).')
+            with gr.Row():
+                task = gr.Textbox(label='Task (ODinW task name or dataset '
+                                  'config)', value=FEWSHOT_TASK,
+                                  elem_id='task')
+                data_root = gr.Textbox(label='Data root (--data-root; '
+                                       'empty: data/odinw)',
+                                       elem_id='data_root')
+                shots = gr.Dropdown([1, 3, 5, 10], value=1, label='Shots',
+                                    elem_id='shots')
+                seed = gr.Number(value=3, precision=0, label='Seed',
+                                 elem_id='seed')
+            tune_button = gr.Button('Tune the prompt', variant='primary',
+                                    elem_id='tune')
+            tune_loss = gr.Textbox(label='Training loss', elem_id='loss',
+                                   interactive=False)
+            tune_log = gr.Textbox(label='Progress', lines=8, max_lines=20,
+                                  elem_id='tune_log', interactive=False)
         button.click(detect, [files, prompt, thr],
                      [gallery, table, jsons, status])
         prompt.submit(detect, [files, prompt, thr],
                       [gallery, table, jsons, status])
         load_button.click(load, [model, weights], [loaded])
+        # a run of its own in the queue: detection goes on meanwhile
+        tune_button.click(tune, [task, data_root, shots, seed],
+                          [tune_log, tune_loss, loaded],
+                          concurrency_limit=1, concurrency_id='tune')
     return page
 
 
