@@ -203,6 +203,7 @@ def plot(agg: Dict, path: str, baselines: Sequence[str] = ()) -> None:
     for mode in _series_order(agg, baselines):
         style = dict(linestyle='--', marker='^') if mode in baselines else \
             dict(linestyle='-', marker='o')
+        name = f'{mode}, closed-set baseline' if mode in baselines else mode
         for task in agg['tasks']:
             pts = [(x, agg['cells'].get((mode, task, s)))
                    for x, s in zip(xs, shots)]
@@ -210,12 +211,12 @@ def plot(agg: Dict, path: str, baselines: Sequence[str] = ()) -> None:
             ax.errorbar([x for x, _ in pts], [c['mean'] for _, c in pts],
                         yerr=[c['std'] for _, c in pts], **style,
                         linewidth=1, alpha=0.5 if len(agg['tasks']) > 1
-                        else 1, label=f'{task} ({mode})', capsize=3)
+                        else 1, label=f'{task} ({name})', capsize=3)
         avg = [(x, agg['average'].get((mode, s))) for x, s in zip(xs, shots)]
         avg = [(x, c) for x, c in avg if c]
         if len(agg['tasks']) > 1 and avg:
             ax.plot([x for x, _ in avg], [c['mean'] for _, c in avg],
-                    marker='s', linewidth=3, label=f'average ({mode})',
+                    marker='s', linewidth=3, label=f'average ({name})',
                     linestyle=style['linestyle'])
     ax.set_xticks(xs, ['zero' if s == '0' else s for s in shots])
     ax.set_xlabel('shots per category')
