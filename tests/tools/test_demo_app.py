@@ -387,3 +387,39 @@ def test_start_up_errors_are_one_line_before_the_model_is_built(
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and want in lines[0], lines
     assert not out.exists()  # nothing written
+
+
+def test_fewshot_tab_tunes_the_prompt_then_detect_uses_it(lite, inputs,
+                                                          demo_tool):
+    """A 1-epoch prompt-tuning run (the CPU schedule cut to one epoch: a
+    full 1-shot run takes about 3 minutes on 2 cores)."""
+    import re
+
+    from mmglip.utils.cli import UserError
+    app, _ = lite
+    before = app.model, app.model_label, dict(app.loaded)
+    try:
+        with pytest.raises(UserError, match="^--tasks: unknown task "
+                           "'Nosuchtask'"):
+            list(app.tune('Nosuchtask'))
+        assert app.model is before[0]
+        steps = [(list(lines), loss) for lines, loss in app.tune(
+            demo_tool.FEWSHOT_TASK, shots=1, seed=3, cfg_options=[
+                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1'])]
+        lines, loss = steps[-1]
+        assert len(steps) > 3  # shown as it went, not at the end only
+        assert any(re.search(r'epoch 1/1.*ETA', ln) for ln in lines), lines
+        assert re.fullmatch(r'epoch 1, loss [0-9.]+', loss), loss
+        tuned = os.path.join(app.out_dir, 'fewshot', '0002', 'runs',
+                             'raccoon_mini', 'prompt', 'shot1_seed3',
+                             'weights_best.pth')
+        assert lines[-1] == (f'Loaded glip-lite + {tuned}. Detect uses '
+                             'them now.')
+        assert app.model is not before[0]
+        assert app.model.tuning_mode == 'prompt'
+        assert app.model.prompt_embeddings.weight.abs().sum() > 0
+        drawn, rows, jsons, notes = app.detect(
+            [str(inputs / IMAGE.name)], 'raccoon', 0)
+        assert len(drawn) == 1 and rows
+    finally:
+        app.model, app.model_label, app.loaded = before
