@@ -261,3 +261,27 @@ def test_infer_tool_writes_the_same_json_with_onnxruntime(exports,
             ref['scores'], got['scores'])) <= 1e-4
         assert max(abs(a - b) for p, q in zip(ref['bboxes'], got['bboxes'])
                    for a, b in zip(p, q)) <= 0.01
+
+
+class _Zeta(torch.nn.Module):
+    """A layer with an op ONNX has no export for."""
+
+    def forward(self, x):
+        return torch.special.zeta(x.abs() + 2, torch.full_like(x, 2.0))
+
+
+def test_a_model_that_cannot_be_exported_names_module_and_op(
+        tiny_bert, tmp_path, capfd):
+    model = build('glip-t_a', tiny_bert)
+    model.bbox_head.scales[1] = _Zeta()
+    with pytest.raises(DeployError) as err:
+        export_onnx(model, tmp_path / 'out', variant='glip-t_a',
+                    log=lambda msg: None)
+    msg = str(err.value)
+    assert 'bbox_head.scales.1 (_Zeta)' in msg
+    assert 'aten::special_zeta' in msg and '\n' not in msg
+    # nothing half-written, and not the exporter's graph dump on screen
+    assert not (tmp_path / 'out').exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+    out = capfd.readouterr()
+    assert 'graph' not in out.out + out.err
