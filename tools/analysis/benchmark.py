@@ -19,6 +19,10 @@ Parts (``--parts``):
   d  on a GPU: fp16 / bf16 autocast latency and images per second at
      batch 1 and 8.
 
+``--onnx VARIANT=DIR`` (a folder of ``tools/deploy/export_onnx.py`` for
+the same weights) adds a column: mmglip with the networks in ONNX Runtime
+(parts a and b), and ONNX Runtime / mmglip.
+
 Every measurement runs in a fresh subprocess (``--warmup`` untimed calls,
 ``--reps`` timed ones, the median reported); the markdown table gives
 mmglip, the reference and mmglip / reference. Without ``--ref-python`` only
@@ -59,6 +63,9 @@ def parse_args(argv=None):
                    '(.venv-ref/bin/python); without it mmglip only')
     p.add_argument('--checkpoint', action='append', default=[],
                    metavar='VARIANT=FILE', help='official-layout weights')
+    p.add_argument('--onnx', action='append', default=[],
+                   metavar='VARIANT=DIR', help='also time mmglip with '
+                   'ONNX Runtime from this exported folder (parts a, b)')
     p.add_argument('--bert-dir', help='BERT directory (config, vocab, '
                    'weights); default: a random one made in --work-dir')
     p.add_argument('--work-dir', default=osp.join(tempfile.gettempdir(),
@@ -115,8 +122,10 @@ def _mmglip_model(spec, training):
         cfg.model.fusion_neck.attn_cfg = dict(attn_cfg, checkpoint_heads=True)
     if spec.get('chunk_size'):
         cfg.model.chunk_size = spec['chunk_size']
+    backend = dict(backend='onnxruntime', onnx=spec['onnx']) \
+        if spec.get('onnx') else {}
     model = init_model(cfg, spec.get('checkpoint'), device=spec['device'],
-                       language_model=spec.get('bert_dir'))
+                       language_model=spec.get('bert_dir'), **backend)
     torch.set_grad_enabled(training)
     return model.train(training)
 
@@ -336,30 +345,54 @@ def main(argv=None) -> int:
               f'test scale {args.size[0]} x {args.size[1]}; '
               f'{len(images)} images from {args.images}; torch '
               f'{torch.__version__}; each measurement a fresh process')
+    onnx = {}
+    for item in args.onnx:
+        variant, sep, path = item.partition('=')
+        if not sep or variant not in VARIANTS or not osp.isdir(path):
+            raise UserError(f'--onnx {item!r}: give VARIANT=DIR, VARIANT '
+                            f'one of {VARIANTS} and DIR an exported folder.')
+        onnx[variant] = path
     lines = [header, '',
              '| part | variant | setting | mmglip | reference | '
-             'mmglip / reference |',
-             '| --- | --- | --- | ---: | ---: | ---: |']
+             'mmglip / reference |' + (
+                 ' mmglip ONNX Runtime | ONNX Runtime / mmglip |'
+                 if onnx else ''),
+             '| --- | --- | --- | ---: | ---: | ---: |' + (
+                 ' ---: | ---: |' if onnx else '')]
     print(lines[0] + '\n', flush=True)
     cache = {}
     for part, variant, setting, metric, spec in plan(args, parts, prep,
                                                      images, coco, lvis):
         cells = []
-        for impl in ('mmglip', 'reference'):
+        for impl in ('mmglip', 'reference', 'onnxruntime')[
+                :3 if onnx else 2]:
             if impl == 'reference' and (not args.ref_python or
                                         variant not in REFERENCE_VARIANTS):
                 cells.append((None, 'n/a'))
                 continue
-            key = (impl, json.dumps(spec, sort_keys=True))
+            run_spec = spec
+            if impl == 'onnxruntime':
+                if variant not in onnx or part not in ('a', 'b'):
+                    cells.append((None, 'n/a'))
+                    continue
+                impl, run_spec = 'mmglip', dict(spec, onnx=onnx[variant])
+            key = (impl, json.dumps(run_spec, sort_keys=True))
             if key not in cache:
-                print(f'  running {impl} {part} {variant} {setting} ...',
-                      file=sys.stderr, flush=True)
-                cache[key] = run_one(args, impl, spec)
-            cells.append(value(cache[key], metric, spec))
-        (ours, ours_text), (ref, ref_text) = cells
+                how = ' (onnxruntime)' if run_spec is not spec else ''
+                print(f'  running {impl}{how} {part} {variant} {setting} '
+                      '...', file=sys.stderr, flush=True)
+                cache[key] = run_one(args, impl, run_spec)
+            cells.append(value(cache[key], metric, run_spec))
+        (ours, ours_text), (ref, ref_text) = cells[:2]
         ratio = f'{ours / ref:.2f}' if ours is not None and ref else '-'
+        extra = ''
+        if onnx:
+            ort, ort_text = cells[2]
+            extra = f' {ort_text} | ' + (
+                f'{ort / ours:.2f}' if ort is not None and ours else '-') \
+                + ' |'
         lines.append(f'| {part} | {variant} | {setting} | {ours_text} | '
-                     f'{ref_text} | {ratio} |')
+                     f'{ref_text} | {ratio} |{extra}')
         print(lines[-1], flush=True)
     if args.out:
         from mmglip.utils.io import atomic_write_text
