@@ -21,6 +21,10 @@ tools/analysis/eval_metric.py CONFIG X.pkl), its traceback in the run's log
 file. Progress: images done / total, elapsed time and ETA at least every
 5 % of the images or 10 s. mmengine's environment, config and hook dumps go
 to the run's log file only.
+
+--backend onnxruntime --onnx DIR evaluates the model exported into DIR by
+tools/deploy/export_onnx.py (the same data, prompts, post-processing and
+metrics; DIR must hold CONFIG's model and CHECKPOINT's weights).
 """
 import argparse
 import os
@@ -54,6 +58,13 @@ def parse_args(argv=None):
                    default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0,
                    help='set by torch.distributed launchers')
+    p.add_argument('--backend', default='pytorch',
+                   choices=['pytorch', 'onnxruntime'],
+                   help='run the networks in PyTorch, or in ONNX Runtime '
+                   'from the --onnx folder')
+    p.add_argument('--onnx', metavar='DIR', help='with --backend '
+                   'onnxruntime: the folder tools/deploy/export_onnx.py '
+                   'wrote for CONFIG and CHECKPOINT')
     p.add_argument('--check-only', action='store_true',
                    help='check the arguments, the config and the checkpoint, '
                    'then exit (tools/dist_test.sh does this once before it '
@@ -78,6 +89,10 @@ def check_args(args):
         check_writable_dir(osp.dirname(args.out) or '.', '--out')
     if args.show_dir:
         check_writable_dir(args.show_dir, '--show-dir')
+    if (args.backend == 'onnxruntime') != (args.onnx is not None):
+        raise UserError('--backend onnxruntime and --onnx DIR go together '
+                        '(DIR: the folder tools/deploy/export_onnx.py '
+                        'wrote).')
     if osp.exists(args.checkpoint):
         check_file(args.checkpoint, 'CHECKPOINT')
     # a zoo name is fetched (mmglip.zoo.hub) and verified here
@@ -190,7 +205,12 @@ def main(argv=None):
     from mmglip.evaluation import MetricFailed
     from mmglip.utils.run_log import build_runner
     runner = build_runner(cfg)
-    load_checked_weights(runner, weights)
+    if args.backend == 'onnxruntime':
+        from mmglip.deploy import load_onnx_model, variant_name
+        runner.model = load_onnx_model(args.onnx, cfg, args.checkpoint,
+                                       variant_name(args.config))
+    else:
+        load_checked_weights(runner, weights)
     del weights  # the model holds them now
     prepare_evaluation(runner, args)
     try:

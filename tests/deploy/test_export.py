@@ -285,3 +285,21 @@ def test_a_model_that_cannot_be_exported_names_module_and_op(
     assert [p.name for p in tmp_path.iterdir()] == []
     out = capfd.readouterr()
     assert 'graph' not in out.out + out.err
+
+
+def test_test_tool_evaluates_an_exported_model(exports, tmp_path, capsys):
+    model, onnx_dir, weights = exports('glip-lite')
+    config = tmp_path / 'glip-lite-test.py'
+    model.cfg.dump(str(config))
+    test = load_tool('tools/test.py')
+    metrics = {}
+    for backend in ('pytorch', 'onnxruntime'):
+        extra = ['--backend', 'onnxruntime', '--onnx', onnx_dir] \
+            if backend == 'onnxruntime' else []
+        work = tmp_path / backend
+        assert test.run_tool(test.main, [
+            str(config), weights, '--work-dir', str(work), *extra]) == 0
+        found = sorted(work.glob('*/*.json'))
+        metrics[backend] = json.loads(found[-1].read_text())
+    ap = {k: v for k, v in metrics['pytorch'].items() if 'mAP' in k}
+    assert ap and ap == {k: metrics['onnxruntime'][k] for k in ap}
