@@ -11,21 +11,24 @@ BOX_TOL = 0.01
 
 @dataclass
 class Agreement:
-    """Top-``k`` detections of a reference and a candidate compared in
-    rank order: how many there are, whether the labels match rank by rank,
-    the largest score and box-coordinate differences."""
+    """Top-``k`` detections of a reference and a candidate: how many there
+    are, whether each reference detection has its counterpart (the same
+    label, the score within ``score_tol``, the box within ``box_tol``) at
+    its rank or, among near-tied scores, at a rank of its tie, and the
+    largest score and box-coordinate differences of the pairs."""
     top: int
     count_ref: int
     count: int
     labels_same: bool
     max_score_diff: float
     max_box_diff: float
+    score_tol: float = SCORE_TOL
+    box_tol: float = BOX_TOL
 
-    def ok(self, score_tol: float = SCORE_TOL,
-           box_tol: float = BOX_TOL) -> bool:
+    def ok(self) -> bool:
         return (self.count_ref == self.count and self.labels_same
-                and self.max_score_diff <= score_tol
-                and self.max_box_diff <= box_tol)
+                and self.max_score_diff <= self.score_tol
+                and self.max_box_diff <= self.box_tol)
 
     def __str__(self) -> str:
         return (f'top-{self.top}: {self.count} / {self.count_ref} detections'
@@ -34,9 +37,13 @@ class Agreement:
                 f'{self.max_box_diff:.2e} px')
 
 
-def compare(ref, cand, top: int = 100) -> Agreement:
-    """``ref`` / ``cand``: ``pred_instances`` (scores sorted descending,
-    as mmglip returns them)."""
+def compare(ref, cand, top: int = 100, score_tol: float = SCORE_TOL,
+            box_tol: float = BOX_TOL) -> Agreement:
+    """``ref`` / ``cand``: ``pred_instances``. Detections are taken in
+    score order; where scores tie (within ``score_tol``) the order among
+    them is float rounding, so a reference detection is paired with the
+    candidate of its rank or, failing that, with a matching one of the
+    candidates whose scores are within ``score_tol`` of its own."""
     def best(inst):
         order = inst.scores.argsort(descending=True, stable=True)[:top]
         return (inst.labels[order], inst.scores[order].float(),
@@ -44,8 +51,20 @@ def compare(ref, cand, top: int = 100) -> Agreement:
 
     l_ref, s_ref, b_ref = best(ref)
     l_c, s_c, b_c = best(cand)
-    n = min(len(l_ref), len(l_c))
-    same = len(l_ref) == len(l_c) and torch.equal(l_ref, l_c)
-    score = float((s_ref[:n] - s_c[:n]).abs().max()) if n else 0.0
-    box = float((b_ref[:n] - b_c[:n]).abs().max()) if n else 0.0
-    return Agreement(top, len(l_ref), len(l_c), same, score, box)
+    used = torch.zeros(len(l_c), dtype=torch.bool)
+    score = box = 0.0
+    same = len(l_ref) == len(l_c)
+    for i in range(min(len(l_ref), len(l_c))):
+        box_diff = (b_c - b_ref[i]).abs().amax(-1)
+        score_diff = (s_c - s_ref[i]).abs()
+        fits = (l_c == l_ref[i]) & (score_diff <= score_tol) & \
+            (box_diff <= box_tol) & ~used
+        j = i if bool(fits[i]) else (
+            int(fits.nonzero()[0]) if bool(fits.any()) else i)
+        if not bool(fits[j]):
+            same = False
+        used[j] = True
+        score = max(score, float(score_diff[j]))
+        box = max(box, float(box_diff[j]))
+    return Agreement(top, len(l_ref), len(l_c), same, score, box,
+                     score_tol, box_tol)

@@ -303,3 +303,25 @@ def test_test_tool_evaluates_an_exported_model(exports, tmp_path, capsys):
         metrics[backend] = json.loads(found[-1].read_text())
     ap = {k: v for k, v in metrics['pytorch'].items() if 'mAP' in k}
     assert ap and ap == {k: metrics['onnxruntime'][k] for k in ap}
+
+
+def test_agreement_pairs_tied_detections_in_either_order():
+    from mmengine.structures import InstanceData
+    boxes = torch.tensor([[0., 0., 10., 10.], [5., 5., 20., 20.],
+                          [1., 2., 3., 4.]])
+    ref = InstanceData(labels=torch.tensor([0, 1, 2]),
+                       scores=torch.tensor([0.9, 0.5, 0.5]), bboxes=boxes)
+    # the tie at 0.5 comes out the other way round: still the same
+    swapped = InstanceData(labels=torch.tensor([0, 2, 1]),
+                           scores=torch.tensor([0.9, 0.5, 0.50002]),
+                           bboxes=boxes[[0, 2, 1]])
+    a = compare(ref, swapped)
+    assert a.ok() and a.max_score_diff == pytest.approx(2e-5, abs=1e-6)
+    # a label that differs, or a box 0.02 px off, is not
+    other = InstanceData(labels=torch.tensor([0, 1, 3]),
+                         scores=ref.scores, bboxes=boxes)
+    assert not compare(ref, other).ok()
+    moved = InstanceData(labels=ref.labels, scores=ref.scores,
+                         bboxes=boxes + torch.tensor([0., 0., 0., 0.02]))
+    a = compare(ref, moved)
+    assert not a.ok() and a.max_box_diff == pytest.approx(0.02, abs=1e-5)

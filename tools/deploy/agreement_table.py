@@ -127,7 +127,7 @@ def main(argv=None):
                     f'{"yes" if a.ok() else "NO"} | {t_ref:.2f} | '
                     f'{t_got:.2f} |')
                 print(rows[-1], flush=True)
-    print('\n| variant | prompt | image | top-100 kept | labels | max score '
+    print('\n| variant | prompt | image | top-100 kept | paired | max score '
           'diff | max box diff (px) | within 1e-4 / 0.01 px | PyTorch s | '
           'ONNX Runtime s |')
     print('| --- | --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: |')
