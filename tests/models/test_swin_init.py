@@ -9,7 +9,6 @@ from mmengine.config import Config
 from mmglip.registry import MODELS
 from mmglip.zoo.swin_inverse import mmdet_swin_to_official
 from ..conftest import REPO
-from ..zoo.conftest import hf, server  # noqa: F401
 
 CONFIGS = ['glip_swin-t_c_pretrain_o365-goldg.py',
            'glip_swin-t_a_pretrain_o365.py']
