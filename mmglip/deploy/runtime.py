@@ -74,9 +74,11 @@ class OrtGLIP(BaseModel):
         providers: ONNX Runtime execution providers (default CPU).
         threads: ONNX Runtime's intra-op threads (0: its default, all
             cores).
-        chunks_per_run: at most this many prompts (chunks of a long class
-            list) per image go through the detector graph in one run (its
-            backbone once per run); bounds the memory of the fusion tower.
+        chunks_per_run: with early fusion, at most this many prompts
+            (chunks of a long class list) per image go through the
+            detector graph in one run (its backbone once per run); bounds
+            the memory of the fusion tower. Without early fusion every
+            chunk goes in one run (the visual tower once per image).
     """
 
     def __init__(self, onnx_dir: str, cfg: Optional[Config] = None,
@@ -126,6 +128,7 @@ class OrtGLIP(BaseModel):
             pad_to_max=bool(lm_cfg.get('pad_to_max', False)))
         self.chunk_size = cfg.model.get('chunk_size', None)
         self.num_levels = int(meta['mmglip.num_levels'])
+        self.early_fuse = json.loads(meta['mmglip.early_fuse'])
         self.chunks_per_run = max(1, int(chunks_per_run))
         self._text, self._det = text, det
         self._det_inputs = [i.name for i in det.get_inputs()]
@@ -206,7 +209,9 @@ class OrtGLIP(BaseModel):
                 [p.caption for sample in prompts for p in sample])
             tokens = tokens.reshape(bsz, num_chunks, *tokens.shape[1:])
             mask = mask.reshape(bsz, num_chunks, -1)
-            step = self.chunks_per_run
+            # without early fusion the visual tower runs once per call:
+            # every chunk in one run
+            step = self.chunks_per_run if self.early_fuse else num_chunks
             groups = [list(range(s, min(s + step, num_chunks)))
                       for s in range(0, num_chunks, step)]
         per_chunk = {}
