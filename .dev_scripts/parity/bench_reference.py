@@ -26,28 +26,20 @@ memory) and ``cuda_peak_mb`` (on a GPU).
 import argparse
 import json
 import os.path as osp
-import resource
 import sys
-import time
 import warnings
 
 HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-
-
-def _sync(device):
-    import torch
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-def _autocast(spec):
-    import torch
-    dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(
-        spec['dtype'])
-    return torch.autocast(spec['device'].split(':')[0], dtype=dtype,
-                          enabled=dtype is not None)
+# the timing protocol, shared with mmglip's worker (mmglip/utils/timing.py
+# imports nothing of mmglip's heavy parts: it loads here without mmglip's
+# dependencies installed)
+REPO = osp.dirname(osp.dirname(HERE))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+from mmglip.utils.timing import (autocast, measure,  # noqa: E402
+                                 train_call)
 
 
 def build(spec, training=False):
@@ -101,7 +93,7 @@ def infer_call(spec, model):
         batch = [images[(state['i'] + k) % len(images)]
                  for k in range(spec['batch'])]
         state['i'] += spec['batch']
-        with _autocast(spec), torch.no_grad():
+        with autocast(spec), torch.no_grad():
             if spec['batch'] == 1:
                 return inference_detector(model, batch[0], text_prompt=text,
                                           custom_entities=True)
@@ -109,75 +101,6 @@ def infer_call(spec, model):
                                   custom_entities=True)) for p in batch]
             return model.test_step(pseudo_collate(data))
     return call
-
-
-def train_batch(spec, names):
-    """Images resized to ``size`` (aspect kept, mmcv) and two boxes each;
-    mmglip's worker builds the same batch."""
-    import mmcv
-    import torch
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    inputs, samples = [], []
-    for k in range(spec['batch']):
-        img = mmcv.imrescale(mmcv.imread(spec['images'][k % len(
-            spec['images'])]), tuple(reversed(spec['size'])))
-        h, w = img.shape[:2]
-        sample = DetDataSample(metainfo=dict(
-            text=tuple(names), custom_entities=True, img_shape=(h, w),
-            ori_shape=(h, w), scale_factor=(1.0, 1.0), pad_shape=(h, w),
-            batch_input_shape=(h, w)))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.tensor([[0.1 * w, 0.1 * h, 0.6 * w, 0.7 * h],
-                                 [0.4 * w, 0.3 * h, 0.9 * w, 0.95 * h]]),
-            labels=torch.tensor([0, 1]))
-        inputs.append(torch.from_numpy(img).permute(2, 0, 1).contiguous())
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def train_call(spec, model):
-    import torch
-    data = model.data_preprocessor(train_batch(spec, spec['names']), True)
-    optim = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-6,
-        momentum=0.9)
-
-    def call():
-        optim.zero_grad()
-        with _autocast(spec):
-            losses = model.loss(data['inputs'], data['data_samples'])
-        total = sum(v if not isinstance(v, list) else sum(v)
-                    for k, v in losses.items() if 'loss' in k)
-        total.backward()
-        optim.step()
-    return call
-
-
-def measure(spec, make_call) -> dict:
-    """``warmup`` untimed calls, then ``reps`` timed ones."""
-    import torch
-    if spec.get('threads'):
-        torch.set_num_threads(spec['threads'])
-    call = make_call()
-    device = spec['device']
-    for _ in range(spec['warmup']):
-        call()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(spec['reps']):
-        _sync(device)
-        start = time.perf_counter()
-        call()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    out = dict(times=times, max_rss_mb=resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        threads=torch.get_num_threads())
-    if device.startswith('cuda'):
-        out['cuda_peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    return out
 
 
 def main(argv=None) -> int:

@@ -71,9 +71,10 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', default=osp.join(tempfile.gettempdir(),
                                                   'mmglip_benchmark'),
                    help='made checkpoints / BERT are kept here for reuse')
-    p.add_argument('--images', default=osp.join(osp.dirname(REPO), 'shared',
-                                                'data'),
-                   help='folder searched for .jpg images')
+    p.add_argument('--images', default=osp.join(REPO, 'demo', 'data',
+                                                'raccoon_mini'),
+                   help='folder searched for .jpg images (default: the '
+                   'Raccoon images that ship with the repository)')
     p.add_argument('--num-images', type=positive_int, default=4)
     p.add_argument('--size', nargs=2, type=positive_int, default=[800, 1333],
                    metavar=('SHORT', 'LONG'), help='test resize scale')
@@ -131,8 +132,7 @@ def _mmglip_model(spec, training):
 
 
 def _mmglip_worker(spec_json: str, result: str) -> int:
-    sys.path.insert(0, PARITY)
-    import bench_reference as protocol
+    from mmglip.utils import timing
     spec = json.loads(spec_json)
     training = spec['task'] == 'train'
 
@@ -142,21 +142,21 @@ def _mmglip_worker(spec_json: str, result: str) -> int:
         from mmglip.apis import inference
         model = _mmglip_model(spec, training)
         if training:
-            return protocol.train_call(spec, model)
+            return timing.train_call(spec, model)
         state = dict(i=0)
 
         def call():
             batch = [spec['images'][(state['i'] + k) % len(spec['images'])]
                      for k in range(spec['batch'])]
             state['i'] += spec['batch']
-            with protocol._autocast(spec), torch.no_grad():
+            with timing.autocast(spec), torch.no_grad():
                 return inference(model, batch, list(spec['names']),
                                  batch_size=spec['batch'])
         return call
 
     import warnings
     warnings.simplefilter('ignore')
-    out = protocol.measure(spec, make_call)
+    out = timing.measure(spec, make_call)
     with open(result, 'w') as f:
         json.dump(out, f)
     return 0
@@ -333,9 +333,8 @@ def main(argv=None) -> int:
     if not images:
         raise UserError(f'--images {args.images}: no .jpg images found.')
     images = images[:args.num_images]
-    coco = [n for n in open(osp.join(REPO, 'tests/text/coco_names.txt'))
-            .read().split('\n') if n]
-    from mmdet.datasets import LVISV1Dataset
+    from mmdet.datasets import CocoDataset, LVISV1Dataset
+    coco = list(CocoDataset.METAINFO['classes'])
     lvis = list(LVISV1Dataset.METAINFO['classes'])[:args.lvis_names]
     prep = prepare(args, args.variants)
     header = (f'warm-up {args.warmup} (part b: {args.lvis_warmup}), '
