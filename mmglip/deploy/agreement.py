@@ -68,3 +68,29 @@ def compare(ref, cand, top: int = 100, score_tol: float = SCORE_TOL,
         box = max(box, float(box_diff[j]))
     return Agreement(top, len(l_ref), len(l_c), same, score, box,
                      score_tol, box_tol)
+
+
+def top_k_kept(ref, cand, k: int = 10, iou: float = 0.9) -> str:
+    """How a lower precision drifts from ``ref``: of ``ref``'s top ``k``,
+    how many ``cand``'s top ``k`` keeps (the same label, IoU >= ``iou``),
+    the largest score difference of those, and whether the top-1 is the
+    same detection."""
+    from mmdet.structures.bbox import bbox_overlaps
+
+    def best(inst):
+        order = inst.scores.argsort(descending=True, stable=True)[:k]
+        return inst.labels[order], inst.scores[order], inst.bboxes[order]
+
+    l_r, s_r, b_r = best(ref)
+    l_c, s_c, b_c = best(cand)
+    if not len(l_r) or not len(l_c):
+        return f'top-{k}: {len(l_c)} / {len(l_r)} detections'
+    overlaps = bbox_overlaps(b_r.float(), b_c.float())
+    fits = (overlaps >= iou) & (l_r[:, None] == l_c[None, :])
+    kept = fits.any(1)
+    drift = max([float((s_r[i] - s_c[fits[i]]).abs().min())
+                 for i in range(len(l_r)) if kept[i]] or [0.0])
+    top1 = bool(fits[0, 0])
+    return (f'top-{k} kept {int(kept.sum())} / {len(l_r)} (same label, '
+            f'IoU >= {iou}), largest score drift {drift:.4f}, top-1 '
+            f'{"same" if top1 else "another"}')

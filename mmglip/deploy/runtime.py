@@ -11,6 +11,7 @@ in ONNX Runtime: ``text_encoder.onnx`` (token ids -> token features) and
 """
 import json
 import os
+from collections import OrderedDict
 import os.path as osp
 from types import SimpleNamespace
 from typing import Dict, List, Optional, Sequence
@@ -131,6 +132,8 @@ class OrtGLIP(BaseModel):
         self.early_fuse = json.loads(meta['mmglip.early_fuse'])
         self.chunks_per_run = max(1, int(chunks_per_run))
         self._text, self._det = text, det
+        self.cache_size = int(lm_cfg.get('cache_size', 8))
+        self._text_cache = OrderedDict()
         self._det_inputs = [i.name for i in det.get_inputs()]
 
     @property
@@ -146,7 +149,20 @@ class OrtGLIP(BaseModel):
     def encode(self, captions: Sequence[str]):
         """Token features [N, L, C] and mask [N, L] of ``captions`` from the
         text-encoder graph (tokenized as the PyTorch language model does:
-        :meth:`BertLanguageBackbone.tokenize`)."""
+        :meth:`BertLanguageBackbone.tokenize`); the last
+        ``cache_size`` calls' results are kept, as the PyTorch language
+        model's cache keeps a fixed prompt's features."""
+        key = tuple(captions)
+        if key in self._text_cache:
+            self._text_cache.move_to_end(key)
+            return self._text_cache[key]
+        out = self._encode(captions)
+        self._text_cache[key] = out
+        while len(self._text_cache) > self.cache_size:
+            self._text_cache.popitem(last=False)
+        return out
+
+    def _encode(self, captions: Sequence[str]):
         from mmglip.models.language.bert import BertLanguageBackbone
         tokens = BertLanguageBackbone.tokenize(self.language_model, captions)
         ids = tokens['input_ids'].numpy()

@@ -327,3 +327,29 @@ def test_agreement_pairs_tied_detections_in_either_order():
                          bboxes=boxes + torch.tensor([0., 0., 0., 0.02]))
     a = compare(ref, moved)
     assert not a.ok() and a.max_box_diff == pytest.approx(0.02, abs=1e-5)
+
+
+def test_int8_is_an_explicit_option(exports, tmp_path):
+    from mmglip.deploy.agreement import top_k_kept
+    from mmglip.deploy.export import quantize_int8
+    model, onnx_dir, weights = exports('glip-t_a')
+    folder = tmp_path / 'int8'
+    shutil.copytree(onnx_dir, folder)
+    # what export_onnx(..., precision='int8') does after its fp32 check
+    quantize_int8(str(folder / 'detector.onnx'))
+    proto = onnx.load(str(folder / 'detector.onnx'))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta['mmglip.precision'] == 'int8'
+    assert meta['mmglip.weights_sha256'] == hashlib.sha256(
+        open(weights, 'rb').read()).hexdigest()
+    ops = {n.op_type for n in proto.graph.node}
+    assert 'MatMulInteger' in ops and 'DeformConv' in ops
+    ort_model = init_model(model.cfg, weights, backend='onnxruntime',
+                           onnx=str(folder))
+    got = inference(ort_model, TEST_IMAGES[0], list(NAMES)).pred_instances
+    ref = inference(model, TEST_IMAGES[0], list(NAMES)).pred_instances
+    assert len(got) == len(ref) == 300  # 3 chunks, 100 each
+    assert 'top-10 kept' in top_k_kept(ref, got)
+    with pytest.raises(DeployError, match="precision='fp16'"):
+        export_onnx(model, tmp_path / 'x', variant='glip-t_a',
+                    precision='fp16')

@@ -50,6 +50,10 @@ def parse_args(argv=None):
                    choices=['coco', 'caption', 'lvis'])
     p.add_argument('--overwrite', action='store_true',
                    help='replace earlier exports in WORK_DIR')
+    p.add_argument('--reuse', action='store_true',
+                   help='use an earlier export in WORK_DIR/VARIANT (checked '
+                   'to hold the variant and these weights) instead of '
+                   'exporting again')
     add_debug_flag(p)
     return p.parse_args(argv)
 
@@ -102,16 +106,20 @@ def main(argv=None):
         pairs.append((variant, check_file(path, '--checkpoint')))
     images = _images(args)
     from mmglip.apis import init_model
-    from mmglip.deploy import OrtGLIP, compare, export_onnx, weights_identity
+    from mmglip.deploy import (OrtGLIP, compare, export_onnx,
+                               load_onnx_model, weights_identity)
     rows = []
     for variant, weights in pairs:
         print(f'== {variant}: loading {weights}', flush=True)
         model = init_model(variant, weights, language_model=args.bert_dir)
         out = osp.join(args.work_dir, variant)
-        export_onnx(model, out, variant=variant,
-                    weights=weights_identity(weights),
-                    check_image=images[0], overwrite=args.overwrite)
-        ort_model = OrtGLIP(out, model.cfg)
+        if args.reuse and osp.isdir(out):
+            ort_model = load_onnx_model(out, model.cfg, weights, variant)
+        else:
+            export_onnx(model, out, variant=variant,
+                        weights=weights_identity(weights),
+                        check_image=images[0], overwrite=args.overwrite)
+            ort_model = OrtGLIP(out, model.cfg)
         for kind in args.prompts:
             text, spans, chunk_size = _prompt(kind)
             model.chunk_size = ort_model.chunk_size = chunk_size

@@ -54,6 +54,11 @@ def parse_args(argv=None):
                    help='bake this prompt in (one string split on ". ", or '
                    'several strings, one name each): one detector graph '
                    'for a fixed vocabulary, no text encoder')
+    p.add_argument('--precision', choices=['fp32', 'int8'],
+                   default='fp32',
+                   help='fp32: the exact default; int8: the detector\'s '
+                   'matrix products quantized (ONNX Runtime dynamic '
+                   'quantization), its drift from fp32 printed')
     p.add_argument('--check-image', help='image of the self-check (default: '
                    'a Raccoon image shipped with mmglip)')
     p.add_argument('--language-model',
@@ -91,7 +96,8 @@ def main(argv=None):
     agreement = export_onnx(
         model, args.out, variant=variant_name(args.model),
         weights=weights_identity(args.weights), texts=texts,
-        check_image=args.check_image, overwrite=args.overwrite)
+        check_image=args.check_image, overwrite=args.overwrite,
+        precision=args.precision)
     print(f'Exported {args.model} to {args.out} (self-check: {agreement})')
     return 0
 
