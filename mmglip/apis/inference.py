@@ -24,11 +24,12 @@ from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import pseudo_collate
 
 # the one function from the user's texts to names (re-exported)
 from mmglip.text import name_warnings, prompt_names  # noqa: F401
 from mmglip.utils.checkpoints import read_checkpoint  # noqa: F401 (API)
+from mmglip.datasets.transforms import test_pipeline  # noqa: F401 (API)
 from mmglip.errors import did_you_mean
 from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
                                  decode_failure, list_images)
@@ -172,26 +173,6 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
 
 #: an image as the API takes it
 ImageInput = Union[str, os.PathLike, np.ndarray, Any]
-
-
-def test_pipeline(cfg: Config, from_array: bool = False) -> Compose:
-    """The config's test pipeline without annotation loading; with
-    ``from_array`` it starts from ``results['img']`` (an array) instead of
-    reading ``img_path``."""
-    from mmglip.registry import TRANSFORMS  # noqa: F401 (scope)
-    steps = [
-        dict(t) for t in cfg.test_dataloader.dataset.pipeline
-        if 'LoadAnnotations' not in t['type']
-    ]
-    if from_array:
-        if 'LoadImage' not in steps[0]['type']:
-            raise ValueError('The test pipeline does not start by loading '
-                             f'an image ({steps[0]["type"]}): cannot feed '
-                             'it arrays.')
-        steps[0] = dict(type='mmdet.LoadImageFromNDArray')
-    from mmengine.registry import init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmglip'))
-    return Compose(steps)
 
 
 @dataclass

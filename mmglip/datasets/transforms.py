@@ -1,11 +1,33 @@
-"""Pipeline transforms of mmglip's datasets."""
+"""Pipeline transforms of mmglip's datasets, and a config's test pipeline
+as inference and export run it (:func:`test_pipeline`)."""
 from typing import Dict, Optional
 
 from mmcv.transforms import BaseTransform, LoadImageFromFile
+from mmengine.config import Config
+from mmengine.dataset import Compose
 
 from mmglip.registry import TRANSFORMS
 from mmglip.utils.images import decode_failure
 from ..text import apply_class_overrides, normalize_caption_prompt
+
+
+def test_pipeline(cfg: Config, from_array: bool = False) -> Compose:
+    """The config's test pipeline without annotation loading; with
+    ``from_array`` it starts from ``results['img']`` (an array) instead of
+    reading ``img_path``."""
+    steps = [
+        dict(t) for t in cfg.test_dataloader.dataset.pipeline
+        if 'LoadAnnotations' not in t['type']
+    ]
+    if from_array:
+        if 'LoadImage' not in steps[0]['type']:
+            raise ValueError('The test pipeline does not start by loading '
+                             f'an image ({steps[0]["type"]}): cannot feed '
+                             'it arrays.')
+        steps[0] = dict(type='mmdet.LoadImageFromNDArray')
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmglip'))
+    return Compose(steps)
 
 
 @TRANSFORMS.register_module()

@@ -4,12 +4,15 @@ identity in their metadata and a self-check before anything is placed.
 
 Exporter: ``torch.onnx.export`` with the TorchScript tracer
 (``dynamo=False``), opset 19. Why not ``dynamo=True`` (torch.export):
-it needs ``onnxscript`` as one more dependency and, on this model, ran
-its decompositions for minutes on a 16-channel test model where the
-tracer takes seconds; the tracer records the shape arithmetic of Swin's
-window padding and DyHead's level sizes as graph ops, so one export
-serves any batch size, image size and token length (checked by the
-self-check and the tests at sizes other than the traced one). DyHead's
+it needs ``onnxscript`` as one more dependency, and on the 16-channel
+test GLIP-T (C) it spent about 7 minutes (2 busy cores) before its
+conversion step, against under a minute for the tracer. The tracer
+records the shape arithmetic of Swin's window padding and DyHead's level
+sizes as graph ops, so one export serves any batch size, image size and
+token length (checked by the tests at sizes and batch sizes other than
+the traced ones); the two places where mmdet's Swin turns a shape into a
+Python value are handled in :mod:`mmglip.deploy.graphs` and
+:func:`trace_size`. DyHead's
 modulated deformable convolution is ONNX's ``DeformConv`` through a
 registered symbolic (:mod:`mmglip.deploy.ops` says why that op).
 """
@@ -51,7 +54,7 @@ def _sample_batch(model, image: str, names: Sequence[str]):
     """The preprocessed batch of one image file, as inference makes it."""
     from mmengine.dataset import pseudo_collate
 
-    from mmglip.apis.inference import test_pipeline
+    from mmglip.datasets.transforms import test_pipeline
     data = test_pipeline(model.cfg)(dict(
         img_path=image, img_id=0, text=tuple(names), custom_entities=True))
     return model.data_preprocessor(pseudo_collate([data]), False)
@@ -397,13 +400,20 @@ def self_check(model, onnx_dir: str, image: str, names: Sequence[str],
                drift: bool = False):
     """ONNX Runtime (the folder as :class:`OrtGLIP` loads it) against the
     PyTorch ``model`` on one image: their top-100 detections (with
-    ``drift``: :func:`~mmglip.deploy.agreement.top_k_kept`)."""
-    from mmglip.apis.inference import inference
+    ``drift``: :func:`~mmglip.deploy.agreement.top_k_kept`). Both get the
+    same sample (the config's test pipeline) through their ``test_step``,
+    as :func:`mmglip.apis.inference` runs them."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmglip.datasets.transforms import test_pipeline
 
     from .runtime import OrtGLIP
     ort_model = OrtGLIP(onnx_dir, model.cfg)
-    with warnings.catch_warnings():
+    sample = dict(img_path=image, img_id=0, text=tuple(names),
+                  custom_entities=True)
+    with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')
-        ref = inference(model, image, list(names)).pred_instances
-        got = inference(ort_model, image, list(names)).pred_instances
+        ref, got = (m.test_step(pseudo_collate(
+            [test_pipeline(model.cfg)(dict(sample))]))[0].pred_instances
+            for m in (model, ort_model))
     return top_k_kept(ref, got) if drift else compare(ref, got)
