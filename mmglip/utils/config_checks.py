@@ -272,17 +272,9 @@ def _is_evaluator_path(walked: List[str]) -> bool:
 
 
 def _metric_class(typ):
-    """The class registered as ``typ`` in mmglip's METRICS registry (mmdet's
+    """The metric class ``typ`` names in mmglip's METRICS registry (mmdet's
     as parent), or None."""
-    if isinstance(typ, type):
-        return typ
-    if not isinstance(typ, str):
-        return None
-    from mmglip.registry import METRICS
-    try:
-        return METRICS.get(typ)
-    except Exception:  # noqa: BLE001 (an unknown scope: the builder's say)
-        return None
+    return _registered_class('METRICS', typ)
 
 
 def _is_dataset_path(walked: List[str]) -> bool:
@@ -303,11 +295,20 @@ def _dataset_class(typ):
     """The class registered as ``typ`` (``'ODinWDataset'``,
     ``'mmdet.CocoDataset'``) in mmglip's DATASETS registry (mmdet's and
     mmengine's as parents), or None."""
+    return _registered_class('DATASETS', typ)
+
+
+def _registered_class(registry: str, typ):
+    """``typ`` itself when it is a class; else the class registered under
+    that name in ``mmglip.registry.<registry>``, or None (an unknown name or
+    scope is left to the builder, which names it)."""
+    if isinstance(typ, type):
+        return typ
     if not isinstance(typ, str):
         return None
-    from mmglip.registry import DATASETS
+    import mmglip.registry
     try:
-        return DATASETS.get(typ)
+        return getattr(mmglip.registry, registry).get(typ)
     except Exception:  # noqa: BLE001 (an unknown scope: the builder's say)
         return None
 
