@@ -353,3 +353,22 @@ def test_int8_is_an_explicit_option(exports, tmp_path):
     with pytest.raises(DeployError, match="precision='fp16'"):
         export_onnx(model, tmp_path / 'x', variant='glip-t_a',
                     precision='fp16')
+
+
+def test_benchmark_tool_times_the_onnx_runtime_backend(exports, tmp_path):
+    _, onnx_dir, _ = exports('glip-lite')
+    out = tmp_path / 'table.md'
+    assert load_tool('tools/analysis/benchmark.py').main([
+        '--variants', 'glip-lite', '--parts', 'a', '--images',
+        str(DEMO_DATA / 'raccoon_mini/valid'), '--num-images', '1',
+        '--size', '128', '160', '--warmup', '0', '--reps', '1', '--threads',
+        '1', '--onnx', f'glip-lite={onnx_dir}', '--out', str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[2].endswith('| mmglip ONNX Runtime | ONNX Runtime / '
+                             'mmglip |')
+    cells = [c.strip() for c in lines[4].strip('|').split('|')]
+    assert cells[:2] == ['a', 'glip-lite'] and len(cells) == 8
+    ours, ref, ratio, ort, ort_ratio = cells[3:]
+    assert ref == 'n/a' and ratio == '-'
+    assert float(ort_ratio) == pytest.approx(float(ort) / float(ours),
+                                             rel=0.05, abs=0.01)
