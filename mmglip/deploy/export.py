@@ -199,7 +199,10 @@ def _prompt_tokens(model, prompts) -> Dict[str, torch.Tensor]:
                                             enc['attention_mask']))
 
 
-def _prepare_out(out_dir: str, overwrite: bool) -> None:
+def check_out_dir(out_dir: str, overwrite: bool) -> None:
+    """A :class:`DeployError` when ``out_dir`` cannot take an export: a
+    file, or a non-empty folder (with ``overwrite``: one that is not an
+    earlier export)."""
     if osp.exists(out_dir) and not osp.isdir(out_dir):
         raise DeployError(f'--out {out_dir}: a file, not a folder; choose '
                           'a folder for the ONNX files.')
@@ -259,7 +262,7 @@ def export_onnx(model, out_dir: str, *, variant: str,
     if precision not in ('fp32', 'int8'):
         raise DeployError(f'precision={precision!r}: use fp32 or int8.')
     out_dir = os.fspath(out_dir)
-    _prepare_out(out_dir, overwrite)
+    check_out_dir(out_dir, overwrite)
     weights = weights or dict(weights='none (initialisation)',
                               weights_sha256='none')
     check_image = check_image or default_check_image()

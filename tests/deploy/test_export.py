@@ -372,3 +372,19 @@ def test_benchmark_tool_times_the_onnx_runtime_backend(exports, tmp_path):
     assert ref == 'n/a' and ratio == '-'
     assert float(ort_ratio) == pytest.approx(float(ort) / float(ours),
                                              rel=0.05, abs=0.01)
+
+
+def test_export_never_replaces_what_the_user_made(tmp_path, capsys):
+    tool = load_tool('tools/deploy/export_onnx.py')
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('keep me')
+    for extra in ([], ['--overwrite']):
+        assert tool.run_tool(tool.main, ['glip-lite', '--out', str(mine),
+                                         *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(mine) in err
+        assert ('--overwrite' in err) if not extra else (
+            'not an mmglip export' in err)
+    assert [p.name for p in mine.iterdir()] == ['notes.txt']
+    assert (mine / 'notes.txt').read_text() == 'keep me'

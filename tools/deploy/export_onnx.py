@@ -77,6 +77,8 @@ def main(argv=None):
     from mmglip.deploy.errors import require
     require('onnx')
     require('onnxruntime')
+    from mmglip.deploy.export import check_out_dir
+    check_out_dir(args.out, args.overwrite)
     from mmglip.apis import init_model
     from mmglip.apis.inference import resolve_config
     from mmglip.deploy import export_onnx, variant_name, weights_identity
