@@ -9,7 +9,8 @@ types (:class:`ValidationReport`, :class:`DataIssue`,
 :mod:`mmglip.datasets.validation_report` and are importable from here too.
 These checks run when a dataset is built
 (:class:`~mmglip.datasets.ODinWDataset`), after an ODinW download
-(:func:`mmglip.datasets.odinw_download.download_odinw`) and in the offline tools.
+(:func:`mmglip.datasets.odinw_download.download_odinw`) and in the offline
+tools.
 
 What is an error and what is a warning (the policy used everywhere: the
 converters, :class:`~mmglip.datasets.ODinWDataset` and
