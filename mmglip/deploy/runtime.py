@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.model import BaseModel
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmglip.text import PromptError, prompt_token_ids
@@ -247,29 +246,9 @@ class OrtGLIP(BaseModel):
                     pick['logits'], pick['bbox_preds'], pick['centerness'],
                     metas, rescale=rescale,
                     token_ids=[ids[chunk] for ids in token_ids])
-        return self._merge(prompts, [per_chunk[k] for k in
-                                     range(num_chunks)], data_samples)
-
-    @staticmethod
-    def _merge(prompts, per_chunk, data_samples):
-        """Labels offset to the whole class list, every chunk's detections
-        kept and sorted by score, ``label_names``: as :meth:`GLIP._predict`.
-        """
-        for c, results in enumerate(per_chunk):
-            for i, res in enumerate(results):
-                res.labels = res.labels + prompts[i][c].label_offset
-        outputs = []
-        for i, sample in enumerate(data_samples):
-            if len(per_chunk) == 1:
-                res = per_chunk[0][i]
-            else:
-                res = InstanceData.cat([r[i] for r in per_chunk])
-                res = res[res.scores.argsort(descending=True, stable=True)]
-            names = [n for p in prompts[i] for n in p.entities]
-            res.label_names = [names[int(lbl)] for lbl in res.labels]
-            sample.pred_instances = res
-            outputs.append(sample)
-        return outputs
+        from mmglip.models.detectors.glip import merge_chunks
+        return merge_chunks(prompts, [per_chunk[k] for k in
+                                      range(num_chunks)], data_samples)
 
 
 def load_onnx_model(onnx_dir: str, config=None, weights: Optional[str] = None,

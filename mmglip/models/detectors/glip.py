@@ -250,24 +250,7 @@ class GLIP(SingleStageDetector):
                 fused, lang = self._fuse(feats, lang)
                 per_chunk.append(self.bbox_head.predict(
                     fused, lang, batch_data_samples, rescale))
-        for chunk, results in zip(chunks, per_chunk):
-            for res, prompt in zip(results, chunk):
-                res.labels = res.labels + prompt.label_offset
-        outputs = []
-        for i, sample in enumerate(batch_data_samples):
-            if len(per_chunk) == 1:
-                res = per_chunk[0][i]
-            else:
-                # every chunk's detections (each capped at max_per_img by
-                # the head), as the official evaluation and mmdet's port:
-                # LVIS Fixed AP then ranks per class over the dataset
-                res = InstanceData.cat([r[i] for r in per_chunk])
-                res = res[res.scores.argsort(descending=True, stable=True)]
-            names = [n for p in prompts[i] for n in p.entities]
-            res.label_names = [names[int(lbl)] for lbl in res.labels]
-            sample.pred_instances = res
-            outputs.append(sample)
-        return outputs
+        return merge_chunks(prompts, per_chunk, batch_data_samples)
 
     def _encode_chunks(self, chunks: List[List[Prompt]]) -> List[Dict]:
         """Per chunk (its prompts, one per image), the :meth:`_encode` dict,
@@ -346,3 +329,30 @@ def _derived(cfg: dict, name: str, **values) -> dict:
                 'the language model).')
         cfg[key] = value
     return cfg
+
+
+def merge_chunks(prompts: List[List[Prompt]],
+                 per_chunk: List[List[InstanceData]],
+                 data_samples: List[DetDataSample]) -> List[DetDataSample]:
+    """Each image's detections of all its prompt chunks (``prompts[i][c]``,
+    ``per_chunk[c][i]``) as one ``pred_instances``: labels offset to the
+    whole class list, every chunk's detections kept (each capped at
+    max_per_img by the head, as the official evaluation and mmdet's port:
+    LVIS Fixed AP then ranks per class over the dataset) and sorted by
+    score, ``label_names`` from the prompts. Used by :meth:`GLIP._predict`
+    and the ONNX Runtime model alike."""
+    for c, results in enumerate(per_chunk):
+        for i, res in enumerate(results):
+            res.labels = res.labels + prompts[i][c].label_offset
+    outputs = []
+    for i, sample in enumerate(data_samples):
+        if len(per_chunk) == 1:
+            res = per_chunk[0][i]
+        else:
+            res = InstanceData.cat([r[i] for r in per_chunk])
+            res = res[res.scores.argsort(descending=True, stable=True)]
+        names = [n for p in prompts[i] for n in p.entities]
+        res.label_names = [names[int(lbl)] for lbl in res.labels]
+        sample.pred_instances = res
+        outputs.append(sample)
+    return outputs
