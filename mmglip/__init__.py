@@ -24,7 +24,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmglip.evaluation  # noqa: F401
     import mmglip.models  # noqa: F401
     from mmglip.utils.checkpoints import patch_torch_load_for_mmengine
-    from mmglip.zoo.weights import register_checkpoint_scheme
+    from mmglip.weights.schemes import register_checkpoint_scheme
     patch_torch_load_for_mmengine()
     # load_from='mmglip://glip-t_c' resolves through the model zoo
     register_checkpoint_scheme()

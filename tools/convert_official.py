@@ -22,9 +22,9 @@ from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
 
 def convert_file(src: str, dst: str, key: str = 'model',
                  force: bool = False) -> dict:
-    """Convert ``src`` into ``dst`` with :func:`mmglip.zoo.official.to_mmglip`
-    (the conversion every loader uses); returns the written checkpoint's
-    meta."""
+    """Convert ``src`` into ``dst`` with
+    :func:`mmglip.weights.official.to_mmglip` (the conversion every loader
+    uses); returns the written checkpoint's meta."""
     check_file(src, 'SRC')
     if osp.exists(dst) and not force:
         raise UserError(f'{dst} exists; pass --force to replace it.')
@@ -33,7 +33,7 @@ def convert_file(src: str, dst: str, key: str = 'model',
 
     from mmglip.utils.checkpoints import read_checkpoint
     from mmglip.utils.io import atomic_write
-    from mmglip.zoo.official import is_official, to_mmglip
+    from mmglip.weights.official import is_official, to_mmglip
     ckpt = read_checkpoint(src, mmap=True)
     if not is_official(ckpt):
         raise UserError(

@@ -213,7 +213,8 @@ def main(argv=None) -> int:
     if args.dataset:
         return fetch_datasets(args)
     check_args(args)
-    from mmglip.zoo.hub import SCHEME, fetch_weights
+    from mmglip.weights.fetch import fetch_weights
+    from mmglip.zoo.hub import SCHEME
     from mmglip.zoo.index import load_index
     failed = 0
     for name in args.names:

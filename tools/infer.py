@@ -184,8 +184,8 @@ def check_outputs(args, images, names):
 
 def check_weights_arg(weights, key='model'):
     """An existing checkpoint file with ``key`` weights, or a zoo name
-    (``glip-t_c``, ``mmglip://...``): mmglip.zoo.weights.check_source."""
-    from mmglip.zoo.weights import check_source
+    (``glip-t_c``, ``mmglip://...``): mmglip.weights.load.check_source."""
+    from mmglip.weights.load import check_source
     check_source(weights, key, '--weights')
 
 

@@ -77,7 +77,7 @@ def parse_args(argv=None):
 
 def check_args(args):
     """Every input checked before the model is built; returns the weights,
-    ``(state_dict, meta)`` of :func:`mmglip.zoo.weights.state_dict_from`."""
+    ``(state_dict, meta)`` of :func:`mmglip.weights.load.state_dict_from`."""
     from mmglip.apis.inference import resolve_config
     resolve_config(args.config)
     if args.out is not None:
@@ -96,7 +96,7 @@ def check_args(args):
     if osp.exists(args.checkpoint):
         check_file(args.checkpoint, 'CHECKPOINT')
     # a zoo name is fetched (mmglip.zoo.hub) and verified here
-    from mmglip.zoo.weights import state_dict_from
+    from mmglip.weights.load import state_dict_from
     return state_dict_from(args.checkpoint)
 
 
@@ -122,14 +122,14 @@ def build_cfg(args):
 
 def load_checked_weights(runner, weights):
     """Load ``weights`` (from :func:`check_args`) into the runner's model
-    with :func:`mmglip.zoo.weights.load_into_model`; non-strict as
+    with :func:`mmglip.weights.load.load_into_model`; non-strict as
     mmengine's ``load_from``: the report (logged) lists missing / unexpected
     keys and the evaluation goes on; another variant's file is refused."""
     import logging
 
     from mmengine.model import is_model_wrapper
 
-    from mmglip.zoo.weights import load_into_model
+    from mmglip.weights.load import load_into_model
     model = runner.model.module if is_model_wrapper(runner.model) else \
         runner.model
     state_dict, meta = weights

@@ -36,7 +36,7 @@ from mmglip.utils.images import (IMAGE_SUFFIXES, ImageError,  # noqa: F401
 from mmglip.utils.io import package_data_path
 from mmglip.zoo.index import load_index, model_names
 # the one weights path, re-exported as mmglip.apis.load_weights
-from mmglip.zoo.weights import LoadReport, load_weights  # noqa: F401
+from mmglip.weights.load import LoadReport, load_weights  # noqa: F401
 
 
 class _ModelNames:
@@ -121,7 +121,7 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
         config: config path, zoo name or Config.
         weights: an official GLIP file, an mmglip checkpoint or a zoo name
             (``glip-t_c``, ``mmglip://glip-t_c``), loaded by
-            :func:`mmglip.zoo.weights.load_weights`; without it the model
+            :func:`mmglip.weights.load.load_weights`; without it the model
             keeps its initialisation (pretrained parts loaded by
             init_weights).
         weights_key: ``model`` or ``model_ema`` weights (a file without EMA

@@ -68,7 +68,7 @@ def weights_identity(weights: Optional[str]) -> Dict[str, str]:
     if not weights:
         return dict(weights='none (initialisation)', weights_sha256='none')
     from mmglip.zoo.hub import sha256_file
-    from mmglip.zoo.weights import resolve_source
+    from mmglip.weights.load import resolve_source
     path, label = resolve_source(os.fspath(weights))
     return dict(weights=label, weights_sha256=sha256_file(path))
 

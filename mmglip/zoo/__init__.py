@@ -1,26 +1,16 @@
-"""The model zoo: official checkpoint conversion as pure functions
-(:mod:`.official`), the one weights path from a file or zoo name to a
-model (:mod:`.weights`), the model index (:mod:`.index`) and verified
-downloads from the Hugging Face Hub or a plain mirror (:mod:`.hub`). (The
-ODinW datasets, fetched through :mod:`.hub`, are placed by
-:mod:`mmglip.datasets.odinw_download`.)
+"""The model zoo: which models exist (:mod:`.index`, ``model-index.yml``)
+and how their files are had: verified downloads from the Hugging Face Hub
+or a plain mirror (:mod:`.hub`, :mod:`.sources`). What a checkpoint holds
+and how it gets into a model is :mod:`mmglip.weights`; the ODinW datasets,
+fetched through :mod:`.hub`, are placed by
+:mod:`mmglip.datasets.odinw_download`.
 
-Names are imported on first use, so that reading the index or downloading
-does not import torch / mmdet (conversion does).
+Names are imported on first use; reading the index or downloading imports
+neither torch nor mmdet.
 """
 import importlib
 
 _EXPORTS = {
-    'CheckpointMismatchError': 'official',
-    'extract_state_dict': 'official',
-    'is_official': 'official',
-    'mmglip_to_official': 'official',
-    'official_to_mmglip': 'official',
-    'to_mmglip': 'official',
-    'LoadReport': 'weights',
-    'load_into_model': 'weights',
-    'load_weights': 'weights',
-    'state_dict_from': 'weights',
     'ModelIndex': 'index',
     'ZooEntry': 'index',
     'UnknownModelError': 'index',
@@ -29,7 +19,6 @@ _EXPORTS = {
     'SCHEME': 'hub',
     'ZooError': 'hub',
     'fetch_file': 'hub',
-    'fetch_weights': 'hub',
     'is_zoo_reference': 'hub',
 }
 

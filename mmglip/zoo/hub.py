@@ -1,8 +1,12 @@
 """Zoo files (GLIP checkpoints, ODinW zips) from the Hugging Face Hub or a
 plain mirror, accepted only when verified.
 
-    from mmglip.zoo.hub import fetch_weights
-    path = fetch_weights('glip-t_c')  # the verified official checkpoint
+    from mmglip.zoo.hub import fetch_file
+    path = fetch_file(FILE, repo_id=REPO, revision=REV, sha256=SHA256)
+
+(:func:`mmglip.weights.fetch.fetch_weights` fetches a model of the index by
+name this way and adds the check that the file is a GLIP checkpoint of the
+entry's variant.)
 
 Transfers are huggingface_hub's ``hf_hub_download``: the standard HF cache,
 resumed transfers, locks, and ``HF_HOME`` / ``HF_HUB_CACHE`` / ``HF_ENDPOINT``
@@ -12,9 +16,9 @@ library. This module adds what the hub does not do:
 * **verified content.** A file is accepted only when its size and SHA-256
   are what the model index pins, and its SHA-256 is the LFS SHA-256 the hub
   announced (the ``X-Linked-Etag`` that names the cached blob); huggingface_hub
-  itself checks only the size. A checkpoint must also load as an official
-  GLIP checkpoint of the entry's variant (deep fusion on / off, number of
-  blocks). Anything else is moved aside to
+  itself checks only the size. The caller's content checks (``checks``:
+  for a checkpoint, that it loads as an official GLIP checkpoint of the
+  entry's variant) must pass too. Anything else is moved aside to
   ``$MMGLIP_HOME/quarantine/<file>.rejected-<SHA-256's first 16 digits>``
   (one copy per content; the hub's cache entry goes with it) and a one-line
   :class:`ZooError` names the URL. There is no trust on first use: a file
@@ -41,7 +45,6 @@ library. This module adds what the hub does not do:
 ``$MMGLIP_HOME`` defaults to ``$HF_HOME/mmglip``.
 """
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -51,7 +54,7 @@ import shutil
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from mmglip.utils.io import atomic_write_json
 
@@ -324,7 +327,7 @@ def _fetch(filename: str, repo_id: str, revision: str,
 def fetch_file(filename: str, *, repo_id: str, revision: str,
                sha256: Optional[str] = None, size: Optional[int] = None,
                mirror: Optional[str] = None, offline: Optional[bool] = None,
-               quiet: bool = False) -> Path:
+               quiet: bool = False, checks: Sequence[_Check] = ()) -> Path:
     """A verified local copy of ``filename`` of the hub repository
     ``repo_id`` at ``revision``.
 
@@ -333,73 +336,18 @@ def fetch_file(filename: str, *, repo_id: str, revision: str,
     From a mirror folder: the folder's file itself. Accepted only when its
     size is ``size`` (if given) and its SHA-256 is ``sha256`` (if given) and
     the hub's LFS SHA-256 / the mirror's ``<filename>.sha256``; ``offline``
-    (default ``HF_HUB_OFFLINE``) forbids network access.
+    (default ``HF_HUB_OFFLINE``) forbids network access. ``checks``:
+    ``(what, problem(path) -> reason or None)`` pairs run on the verified
+    bytes (e.g. :func:`mmglip.weights.fetch.glip_checkpoint_problem`); a
+    file one of them finds fault with is refused like a wrong SHA-256.
 
     Raises:
         ZooError: not available, or refused (then moved aside, see the
             module's doc); the message names the URL / path.
     """
     return _fetch(filename, repo_id, revision, sha256, size, mirror, offline,
-                  quiet, [])
+                  quiet, list(checks))
 
 
-def _describe(fused: Optional[bool], blocks: Optional[int]) -> str:
-    kind = 'fusion' if fused else 'DyHead (no fusion)'
-    return f'{blocks if blocks is not None else "?"} {kind} blocks'
-
-
-def glip_checkpoint_problem(path, entry) -> Optional[str]:
-    """Why the file ``path`` is not an official GLIP checkpoint of the zoo
-    entry's variant (None: it is). Unpickles the file: call it only on
-    bytes whose SHA-256 was verified."""
-    import zipfile
-
-    import torch
-
-    from .official import (extract_state_dict, is_official,
-                           official_fusion_layout)
-    try:  # official files pickle optimizer / scheduler objects
-        ckpt = torch.load(path, map_location='cpu', weights_only=False,
-                          mmap=zipfile.is_zipfile(path))
-    except Exception as e:  # noqa: BLE001 - any unreadable file
-        return (f'it does not load as a PyTorch checkpoint '
-                f'({type(e).__name__}: {_first_line(e)})')
-    try:
-        sd = extract_state_dict(ckpt) if isinstance(ckpt, dict) else {}
-    except KeyError:
-        sd = {}
-    if not is_official(sd):
-        return ('it is not an official GLIP checkpoint (no "model" weights '
-                'in the microsoft/GLIP layout)')
-    fused, blocks = official_fusion_layout(sd)
-    if (entry.deep_fusion is not None and fused != entry.deep_fusion) or (
-            entry.fusion_blocks is not None and blocks !=
-            entry.fusion_blocks):
-        return (f'it holds a head of {_describe(fused, blocks)}, but '
-                f'{entry.describe()} has '
-                f'{_describe(entry.deep_fusion, entry.fusion_blocks)}')
-    return None
-
-
-def fetch_weights(name: str, mirror: Optional[str] = None,
-                  offline: Optional[bool] = None,
-                  quiet: bool = False) -> Path:
-    """The verified official checkpoint of zoo model ``name``
-    (``glip-t_c`` or ``mmglip://glip-t_c``): :func:`fetch_file` with the
-    index entry's repository, revision, SHA-256 and size, then checked to
-    load as an official GLIP checkpoint of the entry's variant (a file that
-    does not is moved aside and named in a :class:`ZooError`)."""
-    from .index import load_index
-    entry = load_index().get(name[len(SCHEME):] if name.startswith(SCHEME)
-                             else name)
-    label = (f'official GLIP checkpoint, deep fusion {entry.deep_fusion}, '
-             f'{entry.fusion_blocks} blocks')
-    return _fetch(entry.weight_file, entry.hub_repo, entry.hub_revision,
-                  entry.sha256, entry.file_size, mirror, offline, quiet,
-                  [(label, functools.partial(glip_checkpoint_problem,
-                                             entry=entry))])
-
-
-__all__ = ['SCHEME', 'ZooError', 'discard', 'fetch_file', 'fetch_weights',
-           'glip_checkpoint_problem', 'is_zoo_reference', 'mirror_in_force',
-           'sha256_file', 'zoo_home']
+__all__ = ['SCHEME', 'ZooError', 'discard', 'fetch_file', 'is_zoo_reference',
+           'mirror_in_force', 'sha256_file', 'zoo_home']

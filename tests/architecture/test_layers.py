@@ -11,17 +11,19 @@ The layers, bottom to top (docs/architecture.md draws them):
 2. ``utils``: files, images, checkpoint files, config checks, the
    command-line kit.
 3. ``text`` (prompts), ``visualization`` (drawing), ``zoo`` (which models
-   exist, fetching and verifying their files, the official checkpoint
-   layout and loading weights into a model).
-4. ``models``.
-5. ``datasets`` (and the ODinW download that feeds them).
-6. ``evaluation``.
-7. the package's entry (``mmglip/__init__.py``: ``register_all_modules``
+   exist, fetching and verifying their files' bytes).
+4. ``weights``: the official checkpoint layout <-> mmglip's and the one
+   path that loads weights into a model (conversion at the door: models
+   take mmglip-layout weights only).
+5. ``models``.
+6. ``datasets`` (and the ODinW download that feeds them).
+7. ``evaluation``.
+8. the package's entry (``mmglip/__init__.py``: ``register_all_modules``
    imports every part below).
-8. ``deploy``: ONNX export and the ONNX Runtime model.
-9. ``apis``: init_model / inference, with the PyTorch or ONNX Runtime
-   backend.
-10. ``benchmark``: the few-shot benchmark, built on the APIs.
+9. ``deploy``: ONNX export and the ONNX Runtime model.
+10. ``apis``: init_model / inference, with the PyTorch or ONNX Runtime
+    backend.
+11. ``benchmark``: the few-shot benchmark, built on the APIs.
 """
 import ast
 from pathlib import Path
@@ -33,6 +35,7 @@ LAYERS = [
     ('mmglip.registry', ),
     ('mmglip.utils', ),
     ('mmglip.text', 'mmglip.visualization', 'mmglip.zoo'),
+    ('mmglip.weights', ),
     ('mmglip.models', ),
     ('mmglip.datasets', ),
     ('mmglip.evaluation', ),

@@ -11,7 +11,7 @@ from mmglip.apis.inference import _quiet_init_weights
 from mmglip.errors import UserError
 from mmglip.models.detectors import load_glip_weights
 from mmglip.registry import MODELS
-from mmglip.zoo.official import mmglip_to_official
+from ..weights.official_inverse import mmglip_to_official
 from ..conftest import REPO
 from ..datasets.conftest import aquarium_odinw  # noqa: F401 (fixture)
 from .tiny_glip import build_tiny_glip

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 
 from mmglip.registry import MODELS
-from mmglip.zoo.swin_inverse import mmdet_swin_to_official
+from ..weights.official_inverse import mmdet_swin_to_official
 from ..conftest import REPO
 
 CONFIGS = ['glip_swin-t_c_pretrain_o365-goldg.py',

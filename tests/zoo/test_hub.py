@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from mmglip.weights import fetch
 from mmglip.zoo import hub
 from mmglip.zoo.index import load_index
 
@@ -90,7 +91,7 @@ def gets(server, name=A):
 def test_clean_download_then_cache_hit(server, hf, monkeypatch):
     data = official_checkpoint()
     sha = server.add(KEY_A, data)
-    path = hub.fetch_weights('glip-t_a', quiet=True)
+    path = fetch.fetch_weights('glip-t_a', quiet=True)
     assert path == (hf / 'hub' / 'models--GLIPModel--GLIP' / 'snapshots' /
                     COMMIT / A)
     assert path.read_bytes() == data
@@ -104,8 +105,8 @@ def test_clean_download_then_cache_hit(server, hf, monkeypatch):
         raise AssertionError('verified again')
 
     monkeypatch.setattr(hub, 'sha256_file', not_again)
-    monkeypatch.setattr(hub, 'glip_checkpoint_problem', not_again)
-    assert hub.fetch_weights('mmglip://glip-t_a', quiet=True) == path
+    monkeypatch.setattr(fetch, 'glip_checkpoint_problem', not_again)
+    assert fetch.fetch_weights('mmglip://glip-t_a', quiet=True) == path
     assert len(server.requests('GET', A)) == 1
     assert hub.is_zoo_reference('glip-t_a')
     assert not hub.is_zoo_reference(str(path))
@@ -116,7 +117,7 @@ def test_cut_transfer_is_resumed(server, hf):
     server.add(KEY_A, data)
     server.modes[KEY_A] = 'cut'
     server.cut_at = 100_000
-    path = hub.fetch_weights('glip-t_a', quiet=True)
+    path = fetch.fetch_weights('glip-t_a', quiet=True)
     assert path.read_bytes() == data
     # resumed at the last whole 16 KiB chunk before the cut
     assert gets(server) == [(None, 200), ('bytes=98304-', 206)]
@@ -128,7 +129,7 @@ def test_wrong_bytes_are_refused(server, hf, mode):
     sha = server.add(KEY_A, data)
     server.modes[KEY_A] = mode
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     msg = str(err.value)
     assert '\n' not in msg and resolve_url(server) in msg, msg
     assert cached_files(hf) == []  # nothing cached, pointed to or recorded
@@ -140,7 +141,7 @@ def test_wrong_bytes_are_refused(server, hf, mode):
         assert f'kept aside as {bad}' in msg
         assert bad.read_bytes() != data
     del server.modes[KEY_A]
-    assert hub.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
+    assert fetch.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
 
 
 def test_wrong_checkpoint_is_refused(server, hf):
@@ -148,7 +149,7 @@ def test_wrong_checkpoint_is_refused(server, hf):
     checkpoint (another variant; not a checkpoint) are refused too."""
     server.add(KEY_A, official_checkpoint(fused=True))
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     msg = str(err.value)
     assert resolve_url(server) in msg and 'glip-t_a (GLIP-T (A))' in msg
     assert 'a head of 6 fusion blocks' in msg
@@ -156,10 +157,10 @@ def test_wrong_checkpoint_is_refused(server, hf):
     assert cached_files(hf) == [] and len(quarantined(hf)) == 1
     server.add(KEY_A, b'PK\x03\x04 not a checkpoint' * 100)
     with pytest.raises(hub.ZooError, match='does not load as a PyTorch'):
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     data = official_checkpoint()
     server.add(KEY_A, data)
-    assert hub.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
+    assert fetch.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
     assert len(quarantined(hf)) == 2
 
 
@@ -182,12 +183,12 @@ def test_pinned_digest_and_size(server, hf):
 
 def test_not_found_and_not_a_hub(server, hf):
     with pytest.raises(hub.ZooError, match='not found .404.') as err:
-        hub.fetch_weights('glip-l', quiet=True)
+        fetch.fetch_weights('glip-l', quiet=True)
     assert resolve_url(server, 'glip_large_model.pth') in str(err.value)
     server.add(KEY_A, official_checkpoint())
     server.portal = True  # HF_ENDPOINT answers every request with a page
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     assert 'X-Repo-Commit' in str(err.value) and 'HF_ENDPOINT' in str(
         err.value)
     assert cached_files(hf) == []
@@ -197,13 +198,13 @@ def test_offline_cache_hit(server, hf, monkeypatch):
     from huggingface_hub import constants
     data = official_checkpoint(seed=3)
     server.add(KEY_A, data)
-    path = hub.fetch_weights('glip-t_a', quiet=True)
+    path = fetch.fetch_weights('glip-t_a', quiet=True)
     server.stop()  # no network from here on
-    assert hub.fetch_weights('glip-t_a', offline=True, quiet=True) == path
+    assert fetch.fetch_weights('glip-t_a', offline=True, quiet=True) == path
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
-    assert hub.fetch_weights('glip-t_a', quiet=True) == path
+    assert fetch.fetch_weights('glip-t_a', quiet=True) == path
     with pytest.raises(hub.ZooError, match='not in the Hugging Face cache'):
-        hub.fetch_weights('glip-t_b', quiet=True)
+        fetch.fetch_weights('glip-t_b', quiet=True)
 
 
 def _run(args, **kwargs):
@@ -274,8 +275,8 @@ def test_url_mirror(server, hf, monkeypatch):
     server.add(KEY_A, data)
     server.modes[KEY_A] = 'cut'
     server.cut_at = 100_000
-    path = hub.fetch_weights('glip-t_a', mirror=server.mirror + '/',
-                             quiet=True)
+    path = fetch.fetch_weights('glip-t_a', mirror=server.mirror + '/',
+                               quiet=True)
     assert path == hf / 'mmglip' / 'mirror' / A
     assert path.read_bytes() == data
     assert [r[1:4] for r in server.log if A in r[2]] == [
@@ -283,12 +284,12 @@ def test_url_mirror(server, hf, monkeypatch):
         ('GET', f'/mirror/{A}', 'bytes=98304-')]
     server.log.clear()
     monkeypatch.setenv('MMGLIP_MIRROR', server.mirror)
-    assert hub.fetch_weights('glip-t_a', quiet=True) == path
+    assert fetch.fetch_weights('glip-t_a', quiet=True) == path
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
-    assert hub.fetch_weights('glip-t_a', quiet=True) == path
+    assert fetch.fetch_weights('glip-t_a', quiet=True) == path
     assert server.log == []
     with pytest.raises(hub.ZooError, match='not in the mirror cache'):
-        hub.fetch_weights('glip-t_b', quiet=True)
+        fetch.fetch_weights('glip-t_b', quiet=True)
     assert server.log == []
 
 
@@ -298,7 +299,7 @@ def test_url_mirror_resumes_an_earlier_run(server, hf):
     part = hf / 'mmglip' / 'mirror' / f'{A}.part'
     part.parent.mkdir(parents=True)
     part.write_bytes(data[:50_000])  # what a killed run left
-    path = hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+    path = fetch.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
     assert path.read_bytes() == data and not part.exists()
     assert gets(server) == [('bytes=50000-', 206)]
 
@@ -310,7 +311,7 @@ def test_url_mirror_wrong_bytes_are_refused(server, hf, mode, monkeypatch):
     server.modes[KEY_A] = mode
     monkeypatch.setenv('MMGLIP_MIRROR', server.mirror)
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     msg = str(err.value)
     assert msg.startswith(f'{server.mirror}/{A}: the downloaded file was '
                           'refused') and '\n' not in msg
@@ -319,7 +320,7 @@ def test_url_mirror_wrong_bytes_are_refused(server, hf, mode, monkeypatch):
     assert f'kept aside as {bad}' in msg and bad.read_bytes() != data
     assert cached_files(hf) == []
     del server.modes[KEY_A]
-    assert hub.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
+    assert fetch.fetch_weights('glip-t_a', quiet=True).read_bytes() == data
 
 
 @pytest.mark.parametrize('how', ['no .sha256', 'a page'])
@@ -330,7 +331,7 @@ def test_mirror_without_digest_is_refused(server, hf, how):
     server.no_sidecar = how == 'no .sha256'
     server.portal = how == 'a page'
     with pytest.raises(hub.ZooError, match='no SHA-256 to verify it'):
-        hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
     assert [r[2] for r in server.log] == [f'/mirror/{A}.sha256']
     assert cached_files(hf) == [] and not quarantined(hf)
 
@@ -347,23 +348,23 @@ def test_mirror_folder(hf, tmp_path, mode, monkeypatch):
     (folder / A).write_bytes(data)
     (folder / f'{A}.sha256').write_text(
         f'{hashlib.sha256(data).hexdigest()}  {A}\n')
-    assert hub.fetch_weights('glip-t_a', mirror=folder.as_uri(),
-                             quiet=True) == folder / A
+    assert fetch.fetch_weights('glip-t_a', mirror=folder.as_uri(),
+                               quiet=True) == folder / A
     bad = {'html': b'<html>Not found</html>', 'truncate': data[:-100],
            'flip': data[:500] + bytes([data[500] ^ 1]) + data[501:]}[mode]
     (folder / A).write_bytes(bad)
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', mirror=str(folder), quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=str(folder), quiet=True)
     assert str(err.value).startswith(f'{folder / A} was refused: SHA-256 ')
     assert (folder / A).read_bytes() == bad and not quarantined(hf)
     (folder / A).write_bytes(data)
-    assert hub.fetch_weights('glip-t_a', mirror=str(folder),
-                             quiet=True) == folder / A
+    assert fetch.fetch_weights('glip-t_a', mirror=str(folder),
+                               quiet=True) == folder / A
     (folder / f'{A}.sha256').unlink()
     with pytest.raises(hub.ZooError, match='no SHA-256 to verify it'):
-        hub.fetch_weights('glip-t_a', mirror=str(folder), quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=str(folder), quiet=True)
     with pytest.raises(hub.ZooError, match='no such file in the mirror'):
-        hub.fetch_weights('glip-t_b', mirror=str(folder), quiet=True)
+        fetch.fetch_weights('glip-t_b', mirror=str(folder), quiet=True)
 
 
 # ------------------------------------------------------------------ CLI
@@ -498,7 +499,7 @@ def test_url_mirror_answering_404(server, hf):
     server.add(f'{REPO_ID}/{A}.sha256', b'0' * 64 + f'  {A}\n'.encode())
     url = f'{server.mirror}/{A}'
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
     msg = str(err.value)
     assert msg.startswith(f'{url}: not found on the mirror (404 Not Found), '
                           'nothing was downloaded.'), msg
@@ -507,7 +508,7 @@ def test_url_mirror_answering_404(server, hf):
     part = hf / 'mmglip' / 'mirror' / f'{A}.part'
     part.write_bytes(b'x' * 1000)
     with pytest.raises(hub.ZooError) as err:
-        hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
     assert f'the 1,000 bytes of an earlier transfer stay in {part}' in str(
         err.value)
     assert part.read_bytes() == b'x' * 1000
@@ -534,7 +535,7 @@ def test_unsupported_mirror_url(hf, tmp_path, capsys, monkeypatch, cli,
     """Not taken for a folder: one line, before any transfer."""
     from mmglip.utils.cli import run_tool
     with pytest.raises(hub.ZooError, match='URLs are not supported'):
-        hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
     scheme = mirror.split('/')[0]
     for args in (['glip-t_a', '--mirror', mirror],
                  ['--dataset', 'dice', '--data-root', str(tmp_path / 'o'),
@@ -558,11 +559,11 @@ def test_quarantine_keeps_one_copy_per_content(server, hf, source):
     server.modes[KEY_A] = 'flip'
     for _ in range(3):  # the same wrong bytes, refused three times
         with pytest.raises(hub.ZooError, match='refused'):
-            hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+            fetch.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
     flipped, = quarantined(hf)
     server.modes[KEY_A] = 'html'  # other wrong bytes: a second copy
     with pytest.raises(hub.ZooError, match='refused'):
-        hub.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
+        fetch.fetch_weights('glip-t_a', mirror=mirror, quiet=True)
     assert len(quarantined(hf)) == 2 and flipped in quarantined(hf)
     assert sorted(p.read_bytes() for p in quarantined(hf)) == sorted(
         [bytes(data[:len(data) // 2]) + bytes([data[len(data) // 2] ^ 1]) +
@@ -583,7 +584,7 @@ def test_url_mirror_download_is_found_by_name_offline(server, hf, cli,
     new process with HF_HUB_OFFLINE=1 too; changed bytes are not used."""
     from huggingface_hub import constants
 
-    from mmglip.zoo.weights import resolve_source
+    from mmglip.weights.load import resolve_source
     data = official_checkpoint(seed=11)
     server.add(KEY_A, data)
     assert cli.main(['glip-t_a', '--mirror', server.mirror, '--quiet']) == 0
@@ -591,7 +592,7 @@ def test_url_mirror_download_is_found_by_name_offline(server, hf, cli,
     assert capsys.readouterr().out.strip() == str(copy)
     server.stop()  # no network from here on
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
-    assert hub.fetch_weights('glip-t_a', quiet=True) == copy
+    assert fetch.fetch_weights('glip-t_a', quiet=True) == copy
     assert resolve_source('glip-t_a')[0] == str(copy)
     os.environ['HF_HUB_OFFLINE'] = '1'  # restored by the fixture
     r = _run(['tools/download.py', 'glip-t_a', '--quiet'], cwd=REPO)
@@ -602,7 +603,7 @@ def test_url_mirror_download_is_found_by_name_offline(server, hf, cli,
     changed[len(data) // 3] ^= 1
     copy.write_bytes(bytes(changed))
     with pytest.raises(hub.ZooError, match='not in the Hugging Face cache'):
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     bad, = quarantined(hf)
     assert bad.read_bytes() == bytes(changed) and not copy.exists()
 
@@ -611,11 +612,11 @@ def test_url_mirror_finds_what_the_hub_brought(server, hf, monkeypatch):
     from huggingface_hub import constants
     data = official_checkpoint(seed=12)
     server.add(KEY_A, data)
-    path = hub.fetch_weights('glip-t_a', quiet=True)
+    path = fetch.fetch_weights('glip-t_a', quiet=True)
     server.log.clear()
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
-    assert hub.fetch_weights('glip-t_a', mirror=server.mirror,
-                             quiet=True) == path
+    assert fetch.fetch_weights('glip-t_a', mirror=server.mirror,
+                               quiet=True) == path
     assert server.log == []
 
 
@@ -624,9 +625,9 @@ def test_a_copy_with_no_digest_is_not_found_by_name(server, hf, monkeypatch):
     with has nothing to be verified against: not used."""
     from huggingface_hub import constants
     server.add(KEY_A, official_checkpoint(seed=13))
-    copy = hub.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
+    copy = fetch.fetch_weights('glip-t_a', mirror=server.mirror, quiet=True)
     copy.with_name(f'{A}.sha256').unlink()
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
     with pytest.raises(hub.ZooError, match='not in the Hugging Face cache'):
-        hub.fetch_weights('glip-t_a', quiet=True)
+        fetch.fetch_weights('glip-t_a', quiet=True)
     assert copy.is_file()

@@ -120,7 +120,7 @@ def glip_to_closed_set(model: 'DyHeadATSS', state_dict: Mapping,
     fused, blocks = glip_layout(state_dict)
     want = len(model.dyhead.blocks)
     if fused or blocks != want:
-        from mmglip.zoo.official import describe_layout
+        from mmglip.weights.official import describe_layout
         raise UserError(
             f'{source} holds GLIP weights with '
             f'{describe_layout(fused, blocks)} (another GLIP variant) but '
@@ -233,19 +233,13 @@ class DyHeadATSS(SingleStageDetector):
 
     def _from_glip(self, state_dict, prefix, local_metadata, strict,
                    missing_keys, unexpected_keys, error_msgs):
-        """A GLIP checkpoint (official or mmglip layout) handed to
+        """A GLIP state dict (mmglip layout: official files are converted
+        at the door, :mod:`mmglip.weights.schemes`) handed to
         ``load_state_dict`` as it is (mmengine's ``load_from``) is replaced,
         in place, by its visual weights; the report is logged."""
-        if prefix:
+        if prefix or not is_glip_state_dict(state_dict):
             return
-        from mmglip.zoo.official import is_official, to_mmglip
-        if is_official(state_dict):
-            converted, _ = to_mmglip(state_dict)
-        elif is_glip_state_dict(state_dict):
-            converted = state_dict
-        else:
-            return
-        mapped, report = glip_to_closed_set(self, converted,
+        mapped, report = glip_to_closed_set(self, state_dict,
                                             'the GLIP checkpoint')
         state_dict.clear()
         state_dict.update(mapped)
@@ -257,11 +251,11 @@ class DyHeadATSS(SingleStageDetector):
 def load_glip_weights(model: DyHeadATSS, source, key: str = 'model'
                       ) -> VisualWeightsReport:
     """Load a GLIP file's visual weights into ``model``: read (and convert
-    official files) by :func:`mmglip.zoo.weights.state_dict_from`, mapped
+    official files) by :func:`mmglip.weights.load.state_dict_from`, mapped
     by :func:`glip_to_closed_set`; the classifier keeps its
     initialisation. ``source``: a file, a zoo name (``glip-t_a``) or a
     loaded checkpoint dict."""
-    from mmglip.zoo.weights import state_dict_from
+    from mmglip.weights.load import state_dict_from
     state_dict, meta = state_dict_from(source, key)
     if not is_glip_state_dict(state_dict):
         raise UserError(f'{meta["label"]}: not a GLIP checkpoint (no '

@@ -107,9 +107,8 @@ class GLIP(SingleStageDetector):
                 self.language_model.language_dim, 1000, bias=False)
             nn.init.zeros_(self.prompt_embeddings.weight)
         self._freeze_for_tuning()
-        # lets mmengine's load_checkpoint (`load_from=`) take official GLIP
-        # files as they are
-        self._register_load_state_dict_pre_hook(self._convert_official)
+        # another GLIP variant's converted file is refused naming both
+        self._register_load_state_dict_pre_hook(self._check_layout)
 
     def _freeze_for_tuning(self) -> None:
         if self.tuning_mode == 'full':
@@ -129,14 +128,16 @@ class GLIP(SingleStageDetector):
                 module.eval()
         return self
 
-    def _convert_official(self, state_dict, prefix, local_metadata, strict,
-                          missing_keys, unexpected_keys, error_msgs):
-        """Convert an official GLIP checkpoint in place (root call only) by
-        :func:`mmglip.zoo.weights.convert_in_place`, the one converter."""
+    def _check_layout(self, state_dict, prefix, local_metadata, strict,
+                      missing_keys, unexpected_keys, error_msgs):
+        """Refuse (root call only) a state dict whose recorded official
+        layout (:func:`mmglip.weights.official.record_layout`: files
+        converted at the door, ``mmglip.weights``) is another variant's;
+        mmengine's non-strict ``load_from`` would load it half."""
         if not prefix:
-            from mmglip.zoo.weights import convert_in_place
-            unexpected_keys.extend(
-                convert_in_place(self, state_dict, local_metadata))
+            from mmglip.weights.official import LAYOUT_KEY, check_layout
+            check_layout(self, (local_metadata or {}).get(LAYOUT_KEY),
+                         'the checkpoint')
 
     @property
     def max_tokens(self) -> int:

@@ -1,4 +1,4 @@
-"""The one weights path (mmglip.zoo.weights): every accepted source gives
+"""The one weights path (mmglip.weights.load): every accepted source gives
 the same state dict and the same model weights, through load_weights,
 mmengine's load_checkpoint (``load_from`` of a file, of ``mmglip://NAME``)
 and tools/test.py; wrong files are refused with one line naming them.
@@ -13,12 +13,14 @@ from mmengine.runner.checkpoint import load_checkpoint, load_state_dict
 
 from mmglip.apis import load_weights as api_load_weights
 from mmglip.utils.cli import UserError, run_tool
-from mmglip.zoo import weights as W
-from mmglip.zoo.official import (CheckpointMismatchError,
-                                 MissingWeightsError, mmglip_to_official)
+from mmglip.weights import load as W
+from mmglip.weights.official import (CheckpointMismatchError,
+                                     MissingWeightsError)
+from mmglip.weights.schemes import register_checkpoint_scheme
 
 from ..conftest import REPO
 from ..tool_modules import load_tool
+from .official_inverse import mmglip_to_official
 
 LITE = str(REPO / 'configs/glip_lite/glip-lite_raccoon-mini.py')
 ZOO_NAME = 'glip-lite-test'
@@ -91,7 +93,9 @@ def files(ref, tmp_path_factory):
 @pytest.fixture
 def zoo(files, monkeypatch):
     """``ZOO_NAME`` / ``mmglip://ZOO_NAME`` served by a stub of
-    mmglip.zoo.hub.fetch_weights (the official file, as the hub gives it)."""
+    mmglip.weights.fetch.fetch_weights (the official file, as the hub gives
+    it)."""
+    from mmglip.weights import fetch
     from mmglip.zoo import hub
     asked = []
 
@@ -101,10 +105,10 @@ def zoo(files, monkeypatch):
         return files['official']
 
     real = hub.is_zoo_reference
-    monkeypatch.setattr(hub, 'fetch_weights', fetch_weights)
+    monkeypatch.setattr(fetch, 'fetch_weights', fetch_weights)
     monkeypatch.setattr(hub, 'is_zoo_reference',
                         lambda v: v == ZOO_NAME or real(v))
-    W.register_checkpoint_scheme()
+    register_checkpoint_scheme()
     return asked
 
 
@@ -148,8 +152,8 @@ def test_load_weights_every_source(files, ref, target):
 
 
 def test_mmengine_load_checkpoint_every_file(files, ref, target):
-    """`load_from=FILE`: mmengine's plain loader, GLIP's pre-hook converts
-    official files with the same converter."""
+    """`load_from=FILE`: mmengine's file loader, with official files
+    converted at the door (mmglip.weights.schemes) by the same converter."""
     for source in _sources(files):
         _scramble(target)
         load_checkpoint(target, source, strict=True)
@@ -282,7 +286,7 @@ def test_unreadable_files_are_one_line_errors(files, tmp_path, target,
         assert str(path) in err
 
 
-def test_unknown_and_mis_shaped_keys_are_named(ref, target):
+def test_unknown_and_mis_shaped_keys_are_named(ref, target, tmp_path):
     official = _official(ref, '')
     official['rpn.head.something_new'] = torch.zeros(1)
     official['rpn.head.bias0'] = torch.zeros(2)
@@ -295,11 +299,16 @@ def test_unknown_and_mis_shaped_keys_are_named(ref, target):
     assert 'missing in checkpoint (1):\n    bbox_head.log_scale' in msg
     report = W.load_weights(target, {'model': official}, strict=False)
     assert not report.ok and report.unexpected == ['rpn.head.something_new']
-    # mmengine's loader (load_from) names the unknown official key too
+    # mmengine's loader (load_from: the door converts the file) names the
+    # unknown official key too
     del official['rpn.head.bias0']
+    path = tmp_path / 'official_new_key.pth'
+    torch.save({'model': official, 'iteration': 1}, path)
     with pytest.raises(RuntimeError, match='rpn.head.something_new'):
-        load_state_dict(target, {'model': official, 'iteration': 1},
-                        strict=True)
+        load_checkpoint(target, str(path), strict=True)
+    # the model itself takes mmglip-layout weights only: no conversion
+    with pytest.raises(RuntimeError, match='unexpected key .*: rpn.head.'):
+        load_state_dict(target, official, strict=True)
 
 
 def test_convert_tool(files, ref, tmp_path, capsys):
@@ -320,3 +329,33 @@ def test_convert_tool(files, ref, tmp_path, capsys):
     assert run_tool(tool.main, [str(files['mmglip']), str(dst),
                                 '--force']) == 2
     assert 'not an official GLIP checkpoint' in capsys.readouterr().err
+
+
+def test_official_file_from_the_hub_is_converted_at_the_door(files, ref,
+                                                             target, server,
+                                                             hf):
+    """`load_from='hf://OWNER/REPO/FILE'` of an official file: read by the
+    hub scheme, converted by the same door as a local file."""
+    server.add('GLIPModel/GLIP/lite_official.pth',
+               files['official'].read_bytes())
+    _scramble(target)
+    load_checkpoint(target, 'hf://GLIPModel/GLIP/lite_official.pth',
+                    strict=True)
+    _same(target.state_dict(), ref)
+
+
+def test_the_door_is_installed_once_and_passes_other_files(files):
+    """register_all_modules may run many times: mmengine's loaders are
+    wrapped once; a file that is not official comes out as it was read."""
+    from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+    register_checkpoint_scheme()
+    local = CheckpointLoader._schemes['']
+    register_checkpoint_scheme()
+    assert CheckpointLoader._schemes[''] is local
+    assert local.__wrapped__.__name__ == 'load_from_local'
+    plain = torch.load(files['mmglip'], weights_only=False)
+    read = _load_checkpoint(str(files['mmglip']))
+    assert read.keys() == plain.keys()
+    converted = _load_checkpoint(str(files['official']))
+    assert set(converted) == {'state_dict', 'meta'}
+    assert converted['meta']['layout'] == 'official'

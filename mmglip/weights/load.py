@@ -5,25 +5,25 @@ and a record of what it did:
 
 * an official GLIP file: a full one (``model`` / ``model_ema`` entry,
   optimizer and scheduler dropped) or a bare state dict, converted by
-  :func:`mmglip.zoo.official.to_mmglip`;
+  :func:`mmglip.weights.official.to_mmglip`;
 * an mmglip / mmengine checkpoint (``state_dict`` entry or a bare state
   dict), including files written by ``tools/convert_official.py``;
 * a zoo name (``glip-t_c``) or ``mmglip://glip-t_c``: the verified official
-  file that :func:`mmglip.zoo.hub.fetch_weights` provides, then as above;
+  file that :func:`mmglip.weights.fetch.fetch_weights` provides, then as above;
 * a checkpoint dict already loaded.
 
 ``module.`` prefixes are stripped. :func:`load_weights` loads the result
 into a model and returns a :class:`LoadReport`. Every way in goes through
 here: ``init_model`` / ``load_weights`` (API), ``tools/infer.py --weights``,
-``tools/test.py CHECKPOINT``, ``tools/convert_official.py`` (the converter),
-``load_from='mmglip://NAME'`` (the mmengine loader scheme that
-``register_all_modules`` registers) and ``load_from='official.pth'`` through
-mmengine's plain file loader, where GLIP's load pre-hook calls
-:func:`convert_in_place`.
+``tools/test.py CHECKPOINT``, ``tools/convert_official.py`` (the converter)
+and mmengine's loader (``load_from=`` / ``init_cfg``: ``mmglip://NAME``,
+``hf://...`` and official files are converted at that door,
+:mod:`mmglip.weights.schemes`). Models themselves take mmglip-layout
+weights only.
 
 Why by hand: mmengine's ``load_checkpoint`` takes ``state_dict`` or the
 whole file and renames keys by regular expression only (official files need
-:mod:`mmglip.zoo.official`); with ``load_from`` it loads non-strictly, so a
+:mod:`mmglip.weights.official`); with ``load_from`` it loads non-strictly, so a
 file of another GLIP variant leaves a partly random model and warnings in
 a log. Here another variant's file is refused naming both layouts, and
 every missing, unexpected or mis-shaped key is listed.
@@ -32,17 +32,17 @@ import os
 import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 
 from mmglip.utils.checkpoints import read_checkpoint
 from mmglip.errors import UserError, check_file
-from mmglip.zoo.official import (DERIVED_BUFFERS, LAYOUT_KEY,
-                                 CheckpointMismatchError,
-                                 MissingWeightsError, check_layout,
-                                 is_official, record_layout, recorded_layout,
-                                 to_mmglip)
+from mmglip.weights.official import (DERIVED_BUFFERS,
+                                     CheckpointMismatchError,
+                                     MissingWeightsError, check_layout,
+                                     is_official, record_layout,
+                                     recorded_layout, to_mmglip)
 
 #: a checkpoint as :func:`state_dict_from` takes it
 Source = Union[str, os.PathLike, Mapping]
@@ -60,7 +60,7 @@ def _zoo_names_hint() -> str:
 def resolve_source(source: str) -> Tuple[str, str]:
     """``(path of the file to read, label naming it in messages)``: an
     existing file as it is; a zoo name or ``mmglip://NAME`` through
-    :func:`mmglip.zoo.hub.fetch_weights` (cached, or downloaded and
+    :func:`mmglip.weights.fetch.fetch_weights` (cached, or downloaded and
     verified).
 
     Raises:
@@ -68,7 +68,9 @@ def resolve_source(source: str) -> Tuple[str, str]:
     """
     if osp.exists(source):
         return source, source
-    from mmglip.zoo.hub import fetch_weights, is_zoo_reference
+    from mmglip.zoo.hub import is_zoo_reference
+
+    from .fetch import fetch_weights
     if is_zoo_reference(source):
         path = os.fspath(fetch_weights(source))
         return path, f'{source} ({path})'
@@ -81,7 +83,7 @@ def checkpoint_state_dict(checkpoint: Mapping, key: str = 'model',
                           ) -> Tuple[OrderedDict, Dict]:
     """The mmglip state dict of a loaded checkpoint and what was done.
 
-    Official checkpoints go through :func:`mmglip.zoo.official.to_mmglip`.
+    Official checkpoints go through :func:`mmglip.weights.official.to_mmglip`.
     mmglip / mmengine ones give their ``state_dict`` entry (or themselves,
     when bare). ``key`` picks ``model`` or ``model_ema`` weights; an mmengine
     checkpoint holds EMA weights only when saved with ``EMAHook`` (whose
@@ -270,87 +272,8 @@ def load_weights(model: torch.nn.Module, source: Source, key: str = 'model',
     return load_into_model(model, state_dict, meta['label'], strict, meta)
 
 
-def convert_in_place(model: torch.nn.Module, state_dict: Dict,
-                     local_metadata: Optional[Mapping] = None) -> List[str]:
-    """What GLIP's load pre-hook does when mmengine's ``load_checkpoint``
-    hands it a file's dict as it is (``load_from``): an official checkpoint
-    is replaced, in place, by its conversion (:func:`to_mmglip`); another
-    variant's file is refused, the layout read from the official keys or
-    from the one a converted state dict records (``local_metadata``, the
-    root entry of ``_metadata``).
-
-    Returns:
-        official keys that were not converted, for the caller to report as
-        unexpected.
-    """
-    if is_official(state_dict):
-        converted, layout = to_mmglip(state_dict)
-        state_dict.clear()
-        state_dict.update(converted)
-    else:
-        layout = (local_metadata or {}).get(LAYOUT_KEY)
-    check_layout(model, layout, 'the checkpoint')
-    return list((layout or {}).get('unconverted', ()))
-
-
-# -------------------------------------------------------- mmengine's loader
-def load_from_zoo(filename: str, map_location: Any = None,
-                  logger: Any = None) -> Dict:
-    """mmengine checkpoint loader of ``mmglip://NAME``: the
-    :func:`state_dict_from` result as ``{'state_dict', 'meta'}`` (tensors on
-    the CPU; ``load_state_dict`` copies them to the model's device)."""
-    state_dict, meta = state_dict_from(filename)
-    return dict(state_dict=state_dict, meta=meta)
-
-
-HF_SCHEME = 'hf://'
-
-
-def load_from_hf(filename: str, map_location=None) -> Dict:
-    """``hf://OWNER/REPO[@REVISION]/PATH/IN/REPO`` -> the checkpoint, through
-    huggingface_hub (its cache, ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``), e.g.
-    Swin ImageNet weights for pretraining: ``model.backbone.init_cfg.
-    checkpoint='hf://OWNER/REPO/swin_tiny_patch4_window7_224.pth'``.
-
-    mmengine's own loaders take local files and plain URLs but no hub
-    names; this one makes a hub file one more source.
-
-    Raises:
-        ZooError: the name is malformed or the file cannot be had (one line
-            naming the URL and what to do).
-    """
-    from mmglip.utils.checkpoints import read_checkpoint
-    from .sources import ZooError, from_hub
-    parts = filename[len(HF_SCHEME):].split('/')
-    if len(parts) < 3 or not all(parts):
-        raise ZooError(
-            f'{filename}: a hub file is hf://OWNER/REPO[@REVISION]/PATH '
-            '(e.g. hf://GLIPModel/GLIP/glip_tiny_model_o365_goldg.pth).')
-    repo, _, revision = parts[1].partition('@')
-    path, _, _ = from_hub('/'.join(parts[2:]), f'{parts[0]}/{repo}',
-                          revision or 'main', offline=None, quiet=True)
-    # read on the CPU whatever map_location says: loading into the model
-    # copies each tensor to its parameter's device
-    return read_checkpoint(str(path))
-
-
-def register_checkpoint_scheme() -> None:
-    """Let mmengine's ``load_checkpoint`` (``load_from=`` and ``init_cfg``
-    checkpoints in configs) take ``mmglip://NAME`` (the model zoo) and
-    ``hf://OWNER/REPO/FILE`` (any hub file); called by
-    ``mmglip.register_all_modules``."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    from mmglip.zoo.hub import SCHEME
-    CheckpointLoader.register_scheme(prefixes=SCHEME, loader=load_from_zoo,
-                                     force=True)
-    CheckpointLoader.register_scheme(prefixes=HF_SCHEME, loader=load_from_hf,
-                                     force=True)
-
-
 __all__ = [
     'CheckpointMismatchError', 'LoadReport', 'MissingWeightsError',
-    'check_source', 'checkpoint_state_dict', 'convert_in_place',
-    'load_from_zoo', 'load_from_hf', 'load_into_model', 'load_weights',
-    'register_checkpoint_scheme', 'resolve_source', 'state_dict_from'
+    'check_source', 'checkpoint_state_dict', 'load_into_model',
+    'load_weights', 'resolve_source', 'state_dict_from'
 ]

@@ -1,17 +1,17 @@
 """Official GLIP checkpoint layout <-> mmglip, on full-size models: the
-pure conversion functions of mmglip.zoo.official (no files). Files, models
+pure conversion functions of mmglip.weights.official (no files). Files, models
 and every loader: tests/zoo/test_weights.py."""
 import pytest
 import torch
 from mmdet.models.backbones.swin import swin_converter
 
 from mmglip.apis import init_model
-from mmglip.zoo.official import (LAYOUT_KEY, CheckpointMismatchError,
-                                 MissingWeightsError, check_layout,
-                                 is_official, mmglip_to_official,
-                                 official_fusion_layout, official_to_mmglip,
-                                 recorded_layout, to_mmglip)
-from mmglip.zoo.swin_inverse import mmdet_swin_to_official
+from mmglip.weights.official import (LAYOUT_KEY, CheckpointMismatchError,
+                                     MissingWeightsError, check_layout,
+                                     is_official, official_fusion_layout,
+                                     official_to_mmglip,
+                                     recorded_layout, to_mmglip)
+from .official_inverse import mmdet_swin_to_official, mmglip_to_official
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,7 @@ fusion tower's flat ``dyhead_tower.N`` index split into (block, part) -- 3
 parts per block with deep fusion, 1 without, known only from the keys --
 and the Swin patch-merging channels reordered (mmdet's own
 ``swin_converter`` does that part). Files are read, and models loaded, by
-:mod:`mmglip.zoo.weights`, the one path every tool takes.
+:mod:`mmglip.weights.load`, the one path every tool takes.
 """
 import re
 from collections import OrderedDict
@@ -209,53 +209,6 @@ def _is_scale(key: str) -> bool:
     return re.search(r'scales\.\d+\.scale$', key) is not None
 
 
-def mmglip_to_official(sd: Dict, fused: bool) -> OrderedDict:
-    """Inverse of :func:`official_to_mmglip` for the converted keys (used by
-    tests and to export mmglip models to the official layout)."""
-    from .swin_inverse import mmdet_swin_to_official
-    out = OrderedDict()
-    per_block = 3 if fused else 1
-    inv_fpn = {v: k for k, v in _FPN.items()}
-    swin = OrderedDict()
-    for key, value in sd.items():
-        if key.startswith('backbone.'):
-            swin[key[len('backbone.'):]] = value
-            continue
-        m = re.match(r'neck\.(.+\.conv)\.(weight|bias)$', key)
-        if m:
-            out[f'backbone.fpn.{inv_fpn[m.group(1)]}.{m.group(2)}'] = value
-            continue
-        if key.startswith('language_model.bert.'):
-            out['language_backbone.body.model.' +
-                key[len('language_model.bert.'):]] = value
-            continue
-        m = re.match(r'fusion_neck\.blocks\.(\d+)\.(cross_attn|text_layer|'
-                     r'dyhead)\.(.+)$', key)
-        if m:
-            block, part, rest = int(m.group(1)), m.group(2), m.group(3)
-            if part == 'cross_attn':
-                k, rest = block * per_block, 'b_attn.' + rest
-            elif part == 'text_layer':
-                k = block * per_block + 1
-            else:
-                k = block * per_block + per_block - 1
-                for old, new in _DYHEAD:
-                    if rest.startswith(new):
-                        rest = old + rest[len(new):]
-                        break
-            out[f'rpn.head.dyhead_tower.{k}.{rest}'] = value
-            continue
-        if key == 'prompt_embeddings.weight':
-            out['rpn.tunable_linear.weight'] = value
-            continue
-        if key.startswith('bbox_head.'):
-            out['rpn.head.' + key[len('bbox_head.'):]] = \
-                value.reshape(1) if _is_scale(key) else value
-    out.update(('backbone.body.' + k, v)
-               for k, v in mmdet_swin_to_official(swin).items())
-    return out
-
-
 def _is_ignored(key: str) -> bool:
     return any(p.search(key) for p in IGNORED_OFFICIAL)
 
@@ -266,9 +219,9 @@ def record_layout(state_dict: OrderedDict, fusion: bool,
 
     torch (and mmengine's ``load_state_dict``) hand a module's load pre-hook
     its entry of ``_metadata``, and ``torch.save`` keeps it: so the layout
-    reaches GLIP's pre-hook through mmengine's loader (``load_from=
-    'mmglip://NAME'``, a converted file) and another variant's file is
-    refused there too.
+    reaches GLIP's layout check through mmengine's loader (``load_from=``
+    an official file, ``'mmglip://NAME'``, a converted file) and another
+    variant's file is refused there too.
     """
     metadata = getattr(state_dict, '_metadata', None)
     if metadata is None:
