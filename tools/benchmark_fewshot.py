@@ -212,7 +212,8 @@ def main(argv=None):
     from mmglip.benchmark.fewshot import FewShotBenchmark, model_label
     from mmglip.benchmark.plan import BenchmarkError, plan_runs, task_configs
     from mmglip.benchmark.report import write_reports
-    from mmglip.benchmark.run import base_run_config, check_task_files
+    from mmglip.benchmark.run_config import (base_run_config,
+                                             check_task_files)
     from mmglip.utils.io import atomic_write_json
     configs = task_configs(args.tasks)
     multi = len(args.models) > 1

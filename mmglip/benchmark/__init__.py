@@ -1,5 +1,6 @@
 """The ODinW few-shot benchmark (tools/benchmark_fewshot.py)."""
-from .fewshot import FewShotBenchmark, config_digest
+from .fewshot import FewShotBenchmark
+from .record import config_digest
 from .plan import (MODES, BenchmarkError, RunSpec, check_tasks, parse_shots,
                    plan_runs, shard, task_configs)
 from .report import aggregate, markdown_table, write_reports

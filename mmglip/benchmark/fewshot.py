@@ -31,65 +31,24 @@ no run of the work dir may hold anything.
 Light to import (no torch or mmdet at module level): the command-line tool
 checks its arguments with it before the heavy imports.
 """
-import hashlib
 import json
 import os
 import os.path as osp
 import sys
 import time
 from dataclasses import asdict
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from .plan import (CLOSED_SET_MODES, CLOSED_SET_TYPES, MODES,
                    BenchmarkError, RunSpec, model_config_path, plan_runs,
                    shard)
+from .record import (RECORD_FORMAT, config_digest, global_differences,
+                     task_difference)
 from .report import write_reports
 
 from mmglip.utils.checkpoints import remove_checkpoints
 from mmglip.utils.io import atomic_write_json
 from mmglip.zoo.hub import sha256_file
-
-#: version of ``benchmark.json``; other versions are refused
-RECORD_FORMAT = 2
-#: keys of ``benchmark.json`` that must match for a work dir to be reused
-#: (tasks are compared one by one)
-COMPARED_KEYS = ('weights_sha256', 'model_config_sha256', 'schedule_sha256',
-                 'cfg_options')
-
-
-# ------------------------------------------------------------ fingerprints
-def _canonical(value: Any) -> Any:
-    """``value`` as JSON-able data that is the same whenever the value is
-    the same: dict keys as text (non-text keys by ``repr``), tuples as
-    lists, functions and classes by their dotted name, other objects by
-    ``repr``."""
-    if isinstance(value, dict):
-        return {(k if isinstance(k, str) else repr(k)): _canonical(v)
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, type) or callable(value):
-        return (f'{getattr(value, "__module__", "?")}.'
-                f'{getattr(value, "__qualname__", repr(value))}')
-    return repr(value)
-
-
-def config_digest(cfg) -> str:
-    """SHA-256 (hex) of a config's resolved content: the merged dict of
-    ``Config.fromfile`` (``_base_`` files included, comments and layout
-    not), dumped as sorted JSON. ``cfg``: a path or a ``Config``."""
-    from mmengine.config import Config
-    if isinstance(cfg, str):
-        cfg = Config.fromfile(cfg)
-    text = json.dumps(_canonical(cfg.to_dict()), sort_keys=True,
-                      separators=(',', ':'), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _short(digest: Optional[str]) -> str:
-    return 'none' if digest is None else digest[:12]
 
 
 def _type_name(cfg) -> str:
@@ -160,7 +119,7 @@ class FewShotBenchmark:
         resolved content as the runs read it (for an ODinW task: with its
         paths under ``--data-root``) and that data root (None for dataset
         configs of another kind, which name their own data)."""
-        from .run import load_task_config, reads_odinw_root
+        from .run_config import load_task_config, reads_odinw_root
         data_root = osp.abspath(self.data_root)
         cfg = load_task_config(self.task_configs[task], data_root)
         return dict(config=osp.abspath(self.task_configs[task]),
@@ -210,34 +169,6 @@ class FewShotBenchmark:
             ]
         return held
 
-    def _global_differences(self, theirs: Dict, mine: Dict) -> List[str]:
-        """How the record's weights, model config, schedule and options
-        differ from this configuration's, one text per key."""
-        parts = []
-        for key in COMPARED_KEYS:
-            old, new = theirs.get(key), mine[key]
-            if old == new:
-                continue
-            if key == 'cfg_options':
-                parts.append(f'cfg_options {old} (recorded) vs {new} (now)')
-            else:
-                what = key[:-len('_sha256')]
-                parts.append(
-                    f'{what}: sha256 {_short(old)} recorded (from '
-                    f'{theirs.get(what)}), {_short(new)} now (from '
-                    f'{mine[what]})')
-        return parts
-
-    @staticmethod
-    def _task_difference(name: str, old: Dict, entry: Dict) -> str:
-        root = (f', data root {entry["data_root"]}'
-                if entry['data_root'] else '')
-        return (f'task {name!r}: its dataset config {entry["config"]} '
-                f'(resolved content{root}) differs from the recorded one '
-                f'({old.get("config")}'
-                + (f', data root {old["data_root"]}'
-                   if old.get('data_root') else '') + ')')
-
     def _held_note(self, held: List[str]) -> str:
         return (f' (it holds {len(held)} file(s) of finished or '
                 f'checkpointed runs, e.g. {held[0]})')
@@ -279,7 +210,7 @@ class FewShotBenchmark:
                     ' use another --work-dir (nothing there was changed).')
             return self._record_anew(
                 mine, 'it was written by an older mmglip', update)
-        parts = self._global_differences(theirs, mine)
+        parts = global_differences(theirs, mine)
         if parts:
             held = self.held_work()
             if held:
@@ -291,7 +222,7 @@ class FewShotBenchmark:
             if old is None:
                 missing.append(name)
             elif old.get('sha256') != entry['sha256']:
-                why = self._task_difference(name, old, entry)
+                why = task_difference(name, old, entry)
                 held = self.held_work(name)
                 if held:
                     raise self._refuse(why + self._held_note(held))

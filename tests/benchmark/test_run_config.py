@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mmglip.benchmark import BenchmarkError, FewShotBenchmark, RunSpec
-from mmglip.benchmark.run import build_run_config, load_task_config
+from mmglip.benchmark.run_config import build_run_config, load_task_config
 
 from ..conftest import DEMO_DATA, REPO
 

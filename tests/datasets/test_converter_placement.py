@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from mmglip.benchmark import BenchmarkError, FewShotBenchmark, plan_runs
-from mmglip.benchmark.run import check_task_files, load_task_config
+from mmglip.benchmark.run_config import check_task_files, load_task_config
 from mmglip.datasets.odinw import odinw_config_path
 from mmglip.utils.cli import run_tool
 from .conftest import ANN, AQUARIUM, RACCOON, REPO, load, load_tool, need

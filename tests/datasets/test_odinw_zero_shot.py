@@ -12,7 +12,7 @@ import pytest
 
 from mmglip.benchmark import FewShotBenchmark, RunSpec
 from mmglip.benchmark.plan import task_configs
-from mmglip.benchmark.run import build_run_config
+from mmglip.benchmark.run_config import build_run_config
 from mmglip.datasets import odinw_split_files
 from mmglip.odinw_tasks import ODINW35_TASKS, ODINW_TASKS
 from tests.tool_modules import load_tool
