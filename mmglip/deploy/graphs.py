@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from mmglip.models.layers.dyhead_block import _ConvNorm
 from mmglip.models.layers.fast_inference import fast_inference_ops
 from .ops import deform_conv2d
+from mmglip.models.language.features import LanguageFeatures
 
 #: the head's outputs per level, in this order: ``logits_i``, then
 #: ``bbox_preds_i``, then ``centerness_i``
@@ -158,10 +159,11 @@ def head_outputs(model: nn.Module, image: Tensor, tokens: Tensor,
                 -1, shape[1], shape[2], shape[3])
 
     if model.fusion_neck.early_fuse:
-        fused, tokens = model.fusion_neck([rows(f) for f in feats],
-                                          dict(hidden=tokens, masks=mask))
+        fused, tokens = model.fusion_neck(
+            [rows(f) for f in feats], LanguageFeatures(masks=mask,
+                                                       hidden=tokens))
         logits, bbox_preds, centerness = model.bbox_head(
-            fused, dict(tokens=tokens))
+            fused, LanguageFeatures(masks=mask, tokens=tokens))
     else:
         fused = model.fusion_neck.forward_visual(feats)
         visual = model.bbox_head.forward_visual(fused)

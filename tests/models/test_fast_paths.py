@@ -117,7 +117,7 @@ def test_padding_to_max_tokens_changes_nothing(variant, tiny_bert):
     padded = _predict(model, data)[0]
     model.language_model.pad_to_max = False
     model.language_model.clear_cache()
-    assert model.language_model(['a. b'])['masks'].shape[1] == 5
+    assert model.language_model(['a. b']).masks.shape[1] == 5
     _same(padded, _predict(model, data)[0])
 
 
@@ -159,12 +159,12 @@ def test_head_predict_matches_the_per_level_loop(tiny_bert, score_thr,
         fused, lang = model._fuse(model.extract_feat(data['inputs']), lang)
         logits, deltas, ctrs = head(fused, lang)
         fast = head.predict_by_feat(logits, deltas, ctrs, [sample.metainfo],
-                                    token_ids=lang['token_ids'])[0]
+                                    token_ids=lang.token_ids)[0]
         anchors = head.prior_generator.grid_priors(
             [d.shape[-2:] for d in deltas], device='cpu')
         plain = _plain_predict_single(
             head, [d[0] for d in deltas], [c[0] for c in ctrs],
-            [lg[0] for lg in logits], anchors, lang['token_ids'][0],
+            [lg[0] for lg in logits], anchors, lang.token_ids[0],
             sample.metainfo)
     _same(plain, fast, score=1e-6, box=1e-4)
 
@@ -176,32 +176,32 @@ def test_language_cache(tiny_bert):
     caps = ['cat. dog', 'a car']
     with torch.no_grad():
         first = lm(caps)
-        assert lm(caps)['hidden'] is first['hidden']  # reused
-        assert lm(caps[:1])['hidden'] is not first['hidden']
+        assert lm(caps).hidden is first.hidden  # reused
+        assert lm(caps[:1]).hidden is not first.hidden
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            assert lm(caps)['hidden'] is not first['hidden']
+            assert lm(caps).hidden is not first.hidden
     with torch.inference_mode():
-        assert lm(caps)['hidden'] is not first['hidden']
+        assert lm(caps).hidden is not first.hidden
     # gradients wanted: no cache (the output carries a graph)
-    assert lm(caps)['hidden'].requires_grad
+    assert lm(caps).hidden.requires_grad
     with torch.no_grad():
         # an in-place weight change misses the cache
         lm.bert.embeddings.word_embeddings.weight.mul_(1.5)
         changed = lm(caps)
-        assert not torch.equal(changed['hidden'], first['hidden'])
+        assert not torch.equal(changed.hidden, first.hidden)
         lm.load_state_dict(lm.state_dict())
         assert not lm._cache
         lm(caps)
         model.train()
         assert not lm._cache and lm.bert.training
-        assert lm(caps)['hidden'] is not lm(caps)['hidden']  # training
+        assert lm(caps).hidden is not lm(caps).hidden  # training
         model.eval()
         lm.cache_size = 2
         for i in range(4):
             lm([f'name {i}'])
         assert len(lm._cache) == 2
         lm.cache_size = 0
-        assert lm(caps)['hidden'] is not lm(caps)['hidden']  # off
+        assert lm(caps).hidden is not lm(caps).hidden  # off
 
 
 def test_cache_of_a_frozen_language_model_survives_training(tiny_bert):
@@ -211,12 +211,16 @@ def test_cache_of_a_frozen_language_model_survives_training(tiny_bert):
         lm(['cat. dog'])
     model.train()
     assert len(lm._cache) == 1 and not lm.bert.training
-    hit = lm(['cat. dog'])['hidden']
-    assert hit is lm(['cat. dog'])['hidden']
+    hit = lm(['cat. dog']).hidden
+    assert hit is lm(['cat. dog']).hidden
+    cached = lm(['cat. dog'])
     # the prompt offset is added after the cache, and trains
     lang = model._encode(model.build_prompts(DetDataSample(
         metainfo=dict(text=('cat', 'dog')))))
-    assert lang['hidden'].requires_grad
+    assert lang.hidden.requires_grad
+    # the detector's additions are new features: the cached ones unchanged
+    assert lang.token_ids == [[[1], [3]]] and cached.token_ids is None
+    assert lm(['cat. dog']) is cached and cached.hidden is hit
 
 
 def test_api_results_are_ordinary_tensors(tiny_bert):

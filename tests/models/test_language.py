@@ -15,12 +15,12 @@ def test_pretrained_minilm_features_and_mask():
     lm.eval()
     with torch.no_grad():
         out = lm(['raccoon', 'a raccoon next to a trash can'])
-    assert out['hidden'].shape == (2, 256, 384)
+    assert out.hidden.shape == (2, 256, 384)
     # [CLS] rac ##co ##on [SEP];
     # [CLS] a rac ##co ##on next to a trash can [SEP]
-    assert out['masks'].sum(1).tolist() == [5, 11]
-    assert torch.all(out['embedded'][0, 5:] == 0)
-    assert torch.equal(out['embedded'][1, :11], out['hidden'][1, :11])
+    assert out.masks.sum(1).tolist() == [5, 11]
+    assert torch.all(out.embedded[0, 5:] == 0)
+    assert torch.equal(out.embedded[1, :11], out.hidden[1, :11])
     # pretrained weights were loaded: texts about the animal lie closer to
     # 'a raccoon' than texts about money, by a clear margin (mean of the
     # real tokens' features, cosine); with random weights they do not
@@ -41,8 +41,8 @@ def test_pretrained_minilm_features_and_mask():
 def _similarities(lm, anchor, near, far):
     with torch.no_grad():
         out = lm([anchor] + near + far)
-    mask = out['masks'].unsqueeze(-1).float()
-    mean = (out['hidden'] * mask).sum(1) / mask.sum(1)
+    mask = out.masks.unsqueeze(-1).float()
+    mean = (out.hidden * mask).sum(1) / mask.sum(1)
     mean = torch.nn.functional.normalize(mean, dim=-1)
     sims = (mean[1:] @ mean[0]).tolist()
     return sims[:len(near)], sims[len(near):]
@@ -52,7 +52,7 @@ def test_pad_to_longest_and_freeze():
     lm = BertLanguageBackbone(MINILM, pad_to_max=False, pretrained=False,
                               freeze=True)
     out = lm(['cat', 'a cat and a dog'])
-    assert out['hidden'].shape[1] == 7
+    assert out.hidden.shape[1] == 7
     assert not any(p.requires_grad for p in lm.parameters())
     lm.train()
     assert not lm.bert.training
@@ -236,3 +236,26 @@ def test_a_real_weight_mismatch_is_still_reported_in_one_line(
     msg = str(exc.value)
     assert '\n' not in msg and 'of another shape' in msg
     assert '(1536, 384) in the checkpoint, (1000, 384) in the config' in msg
+
+
+def test_language_features_select_and_replace():
+    """GLIP cuts one language-model call over all chunks into one set of
+    features per chunk (select) and adds fields by copy (replace)."""
+    import dataclasses
+
+    from mmglip.models.language import LanguageFeatures
+    hidden = torch.arange(3 * 5 * 2, dtype=torch.float).reshape(3, 5, 2)
+    masks = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1] * 5])
+    lang = LanguageFeatures(masks=masks, hidden=hidden, embedded=hidden * 2,
+                            input_ids=masks * 7, token_ids=[[[1]], [[2]],
+                                                            [[3]]])
+    part = lang.select(1, 3, 4)
+    assert part.num_tokens == 4 and part.token_ids == [[[2]], [[3]]]
+    assert torch.equal(part.hidden, hidden[1:3, :4])
+    assert torch.equal(part.embedded, hidden[1:3, :4] * 2)
+    assert torch.equal(part.input_ids, masks[1:3, :4] * 7)
+    assert part.tokens is None
+    with_tokens = part.replace(tokens=part.hidden + 1)
+    assert part.tokens is None and with_tokens.masks is part.masks
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lang.hidden = hidden

@@ -2,6 +2,7 @@ import torch
 from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertLayer
 
+from mmglip.models.language import LanguageFeatures
 from mmglip.models.layers import (BiAttentionBlock, BiMultiHeadAttention,
                                   GLIPDyHeadBlock, TextEncoderLayer)
 
@@ -82,7 +83,8 @@ def test_fusion_neck_gradient_checkpointing_same_result():
     ckpt = VLFusionNeck(use_checkpoint=True, **kw).train()
     ckpt.load_state_dict(plain.state_dict())
     feats = [torch.randn(1, 32, h, w) for h, w in ((8, 8), (4, 4), (2, 2))]
-    lang = dict(hidden=torch.randn(1, 6, 48), masks=torch.ones(1, 6))
+    lang = LanguageFeatures(hidden=torch.randn(1, 6, 48),
+                            masks=torch.ones(1, 6))
     outs = []
     for neck in (plain, ckpt):
         fused, tokens = neck(feats, lang)
@@ -109,7 +111,7 @@ def test_per_head_checkpointed_attention_same_loss_and_gradients():
     feats = [torch.randn(2, 32, h, w) for h, w in ((8, 8), (4, 4), (2, 2))]
     masks = torch.ones(2, 6)
     masks[1, 4:] = 0  # the second prompt is shorter: padding
-    lang = dict(hidden=torch.randn(2, 6, 48), masks=masks)
+    lang = LanguageFeatures(hidden=torch.randn(2, 6, 48), masks=masks)
     results = []
     for use_checkpoint in (False, True):
         neck = VLFusionNeck(attn_cfg=dict(attn, checkpoint_heads=True),

@@ -10,6 +10,7 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config, ConfigDict
 from mmengine.structures import InstanceData
 
+from mmglip.models.language import LanguageFeatures
 from mmglip.registry import MODELS
 from mmglip.text import PromptError
 
@@ -42,8 +43,9 @@ def _inputs():
     x = tuple(torch.randn(2, 8, h, w, generator=g) for h, w in sizes)
     masks = torch.ones(2, 12, dtype=torch.long)
     masks[1, 9:] = 0
-    lang = dict(tokens=torch.randn(2, 12, 16, generator=g), masks=masks,
-                token_ids=[[[1], [3, 4], [6]], [[1, 2], [4]]])
+    lang = LanguageFeatures(tokens=torch.randn(2, 12, 16, generator=g),
+                            masks=masks,
+                            token_ids=[[[1], [3, 4], [6]], [[1, 2], [4]]])
     samples = []
     for boxes, labels in [([[4., 6., 40., 50.], [30., 10., 78., 60.]], [0, 2]),
                           ([[10., 12., 60., 58.]], [1])]:
@@ -76,11 +78,11 @@ def _focal_loss_by_hand(head, x, lang, samples):
         target = torch.zeros_like(all_logits[i])
         for anchor in torch.nonzero(assigned.gt_inds > 0).flatten():
             entity = int(gt.labels[int(assigned.gt_inds[anchor]) - 1])
-            target[anchor, lang['token_ids'][i][entity]] = 1.0
+            target[anchor, lang.token_ids[i][entity]] = 1.0
             num_pos += 1
         z = all_logits[i].detach().double()
         p = z.sigmoid()
-        real = lang['masks'][i].bool()
+        real = lang.masks[i].bool()
         # log p and log(1 - p) as log-sigmoids: no log(0) for saturated p
         on = -0.25 * (1 - p)**2 * F.logsigmoid(z)
         off = -0.75 * p**2 * F.logsigmoid(-z)
@@ -102,8 +104,8 @@ def test_head_loss_and_predict_take_x_lang_samples():
     assert 0 < losses['loss_bbox'].item() < 2
     assert losses['loss_centerness'].item() > 0
     # padding tokens take no part: other features there, the same losses
-    padded = dict(lang, tokens=lang['tokens'].clone())
-    padded['tokens'][1, 9:] = torch.randn(3, 16) * 10
+    padded = lang.replace(tokens=lang.tokens.clone())
+    padded.tokens[1, 9:] = torch.randn(3, 16) * 10
     again = head.loss(x, padded, samples)
     for key in losses:
         assert again[key].item() == pytest.approx(losses[key].item(),
@@ -112,14 +114,14 @@ def test_head_loss_and_predict_take_x_lang_samples():
     outs = head(x, lang)
     by_feat = head.loss_by_feat(*outs, head.token_targets(lang, samples),
                                 [s.metainfo for s in samples],
-                                token_mask=lang['masks'])
+                                token_mask=lang.masks)
     assert all(torch.equal(by_feat[k], losses[k]) for k in losses)
 
     with torch.no_grad():
         results = head.predict(x, lang, samples, rescale=True)
         logits, _, centerness = head(x, lang)
     for i, res in enumerate(results):
-        entities = lang['token_ids'][i]
+        entities = lang.token_ids[i]
         assert 0 < len(res) <= head.test_cfg['max_per_img']
         assert set(res.labels.tolist()) <= set(range(len(entities)))
         scores = res.scores.tolist()
@@ -174,8 +176,8 @@ def test_the_neck_decides_which_tokens_reach_the_head(early_fuse):
         dyhead_cfg=dict(use_dcn=False))).eval()
     x = [torch.randn(2, 32, h, w) for h, w in ((8, 8), (4, 4), (2, 2))]
     hidden = torch.randn(2, 12, 16)
-    lang = dict(hidden=hidden, embedded=hidden * 0.5,
-                masks=torch.ones(2, 12, dtype=torch.long))
+    lang = LanguageFeatures(hidden=hidden, embedded=hidden * 0.5,
+                            masks=torch.ones(2, 12, dtype=torch.long))
     with torch.no_grad():
         fused, tokens = neck(x, lang)
     assert [f.shape for f in fused] == [f.shape for f in x]
@@ -183,7 +185,7 @@ def test_the_neck_decides_which_tokens_reach_the_head(early_fuse):
         assert tokens.shape == hidden.shape
         assert not torch.equal(tokens, hidden)
     else:
-        assert tokens is lang['embedded']
+        assert tokens is lang.embedded
 
 
 def test_lang_dim_follows_the_language_model():

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from mmglip.registry import MODELS
 from mmglip.text import PromptError
+from ..language.features import LanguageFeatures
 from ..layers import MAX_CLAMP_VALUE
 
 
@@ -53,6 +54,18 @@ def tokens_to_class_scores(token_probs: Tensor,
         dim=1)
 
 
+def per_anchor(maps: Sequence[Tensor], width: int = 1) -> List[Tensor]:
+    """Per level, a map [B, A * width, H, W] -> [B, H*W*A, width] ([B,
+    H*W*A] for width 1): one row per anchor in mmdet's order (position by
+    position, the anchors of a position together), the rows of the
+    alignment logits."""
+    out = []
+    for level in maps:
+        flat = level.permute(0, 2, 3, 1).reshape(level.shape[0], -1, width)
+        out.append(flat.squeeze(-1) if width == 1 else flat)
+    return out
+
+
 @MODELS.register_module()
 class VLATSSHead(ATSSHead):
     """GLIP's head on the fused pyramid.
@@ -69,11 +82,12 @@ class VLATSSHead(ATSSHead):
     mmdet's dense-head contract with language features, as mmdet's
     ``ATSSVLFusionHead``: ``forward(x, lang)``, ``loss(x, lang,
     batch_data_samples)``, ``predict(x, lang, batch_data_samples,
-    rescale)``. ``lang`` is a dict:
+    rescale)``. ``lang`` is a
+    :class:`~mmglip.models.language.LanguageFeatures`; the head reads
 
     * ``tokens``: [B, L, lang_dim], the token features the fusion neck
       hands on (fused, or the padding-zeroed BERT output without fusion);
-    * ``masks``: [B, L], 1 for real tokens, 0 for padding;
+    * ``masks``: [B, L], 1 for real tokens, 0 for padding (loss);
     * ``token_ids``: per sample, per entity (class / phrase) of its prompt,
       the entity's token indices. A gt label indexes the entities; a
       predicted label too.
@@ -121,12 +135,12 @@ class VLATSSHead(ATSSHead):
             nn.init.normal_(conv.weight, 0, 0.01)
             nn.init.zeros_(conv.bias)
 
-    def forward(self, x: Sequence[Tensor], lang: Dict
+    def forward(self, x: Sequence[Tensor], lang: LanguageFeatures
                 ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
         """
         Args:
             x: fused levels, each [B, C, Hi, Wi].
-            lang: the language dict (only ``tokens`` is read).
+            lang: the language features (only ``tokens`` is read).
 
         Returns:
             per level (mmdet's ATSS order): alignment logits
@@ -134,7 +148,7 @@ class VLATSSHead(ATSSHead):
             [B, A, Hi, Wi].
         """
         visual = self.forward_visual(x)
-        return (self.forward_align(visual['regions'], lang['tokens']),
+        return (self.forward_align(visual['regions'], lang.tokens),
                 visual['bbox_preds'], visual['centerness'])
 
     def forward_visual(self, x: Sequence[Tensor]) -> Dict[str, List[Tensor]]:
@@ -170,7 +184,7 @@ class VLATSSHead(ATSSHead):
         return logits
 
     # ------------------------------------------------------------------ loss
-    def loss(self, x: Sequence[Tensor], lang: Dict,
+    def loss(self, x: Sequence[Tensor], lang: LanguageFeatures,
              batch_data_samples: List) -> Dict[str, Tensor]:
         """Losses of a batch: each sample's ``gt_instances`` (``bboxes``,
         ``labels`` indexing its prompt's entities) against ``lang``."""
@@ -179,17 +193,17 @@ class VLATSSHead(ATSSHead):
         return self.loss_by_feat(
             logits, bbox_preds, centerness, gts,
             [s.metainfo for s in batch_data_samples],
-            token_mask=lang['masks'])
+            token_mask=lang.masks)
 
     @staticmethod
-    def token_targets(lang: Dict, batch_data_samples: List
+    def token_targets(lang: LanguageFeatures, batch_data_samples: List
                       ) -> List[InstanceData]:
         """Per sample, its gt ``bboxes`` (a tensor) and ``pos_tokens``
         ([num_gt, L] binary: the tokens of each box's entity, from
-        ``lang['token_ids']``)."""
-        num_tokens = lang['masks'].shape[1]
+        ``lang.token_ids``)."""
+        num_tokens = lang.num_tokens
         gts = []
-        for sample, ids in zip(batch_data_samples, lang['token_ids']):
+        for sample, ids in zip(batch_data_samples, lang.token_ids):
             gt = sample.gt_instances
             bboxes = gt.bboxes if isinstance(gt.bboxes, Tensor) else \
                 gt.bboxes.tensor
@@ -222,11 +236,8 @@ class VLATSSHead(ATSSHead):
         num_level = [len(a) for a in anchors]
         flat_anchors = torch.cat(anchors)
         b = len(batch_img_metas)
-        # (B, 4A, H, W) -> (B, H*W*A, 4) per level, then all levels
-        bbox_flat = torch.cat(
-            [p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds], 1)
-        ctr_flat = torch.cat(
-            [p.permute(0, 2, 3, 1).reshape(b, -1) for p in centerness], 1)
+        bbox_flat = torch.cat(per_anchor(bbox_preds, 4), 1)
+        ctr_flat = torch.cat(per_anchor(centerness), 1)
         logit_flat = torch.cat(logits, dim=1)
 
         token_targets, box_targets, pos_masks = multi_apply(
@@ -284,16 +295,16 @@ class VLATSSHead(ATSSHead):
         return token_targets, gt.bboxes[matched], pos
 
     # ------------------------------------------------------------- inference
-    def predict(self, x: Sequence[Tensor], lang: Dict,
+    def predict(self, x: Sequence[Tensor], lang: LanguageFeatures,
                 batch_data_samples: List, rescale: bool = True
                 ) -> List[InstanceData]:
         """Detections per image; labels index the entities of its prompt
-        (``lang['token_ids']``), boxes are x2-exclusive."""
+        (``lang.token_ids``), boxes are x2-exclusive."""
         logits, bbox_preds, centerness = self(x, lang)
         return self.predict_by_feat(
             logits, bbox_preds, centerness,
             [s.metainfo for s in batch_data_samples], rescale=rescale,
-            token_ids=lang['token_ids'])
+            token_ids=lang.token_ids)
 
     def predict_by_feat(self, logits: List[Tensor], bbox_preds: List[Tensor],
                         centerness: List[Tensor], batch_img_metas: List[dict],
@@ -307,10 +318,8 @@ class VLATSSHead(ATSSHead):
         featmap_sizes = [p.shape[-2:] for p in bbox_preds]
         anchors = self.prior_generator.grid_priors(
             featmap_sizes, device=logits[0].device)
-        b = len(batch_img_metas)
-        # (B, 4A, H, W) -> (B, H*W*A, 4) per level, as the logits' rows
-        deltas = [p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds]
-        ctrs = [c.permute(0, 2, 3, 1).reshape(b, -1) for c in centerness]
+        deltas = per_anchor(bbox_preds, 4)  # as the logits' rows
+        ctrs = per_anchor(centerness)
         return [
             self._predict_single([d[i] for d in deltas], [c[i] for c in ctrs],
                                  [lg[i] for lg in logits], anchors,

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from mmglip.models.layers.fast_inference import fast_inference_ops
 from mmglip.registry import MODELS
 from mmglip.text import Prompt, PromptError, build_prompts, prompt_token_ids
+from ..language.features import LanguageFeatures
 
 
 @MODELS.register_module()
@@ -159,27 +160,25 @@ class GLIP(SingleStageDetector):
                              sample.metainfo.get('caption_prompt', None),
                              self.max_tokens, self.chunk_size)
 
-    def _encode(self, prompts: Sequence[Prompt]) -> Dict:
-        """Captions -> the language model's dict, plus ``token_ids`` (per
-        prompt, per entity, its token indices)."""
+    def _encode(self, prompts: Sequence[Prompt]) -> LanguageFeatures:
+        """Captions -> the language model's features, with ``token_ids``
+        (per prompt, per entity, its token indices)."""
         lang = self.language_model([p.caption for p in prompts])
         if self.tuning_mode == 'prompt':
-            offset = self.prompt_embeddings.weight[:lang['hidden'].shape[1]]
-            lang = dict(lang, hidden=lang['hidden'] + offset,
-                        embedded=lang['embedded'] + offset)
-        lang['token_ids'] = [
+            offset = self.prompt_embeddings.weight[:lang.num_tokens]
+            lang = lang.replace(hidden=lang.hidden + offset,
+                                embedded=lang.embedded + offset)
+        return lang.replace(token_ids=[
             prompt_token_ids(self.language_model.tokenizer, p,
                              self.max_tokens) for p in prompts
-        ]
-        return lang
+        ])
 
-    def _fuse(self, feats: Tuple[Tensor], lang: Dict
-              ) -> Tuple[List[Tensor], Dict]:
-        """Fused levels and the head's language dict (``tokens`` as the
-        fusion neck hands them on, ``masks``, ``token_ids``)."""
+    def _fuse(self, feats: Tuple[Tensor], lang: LanguageFeatures
+              ) -> Tuple[List[Tensor], LanguageFeatures]:
+        """Fused levels and the features with the head's ``tokens`` (as
+        the fusion neck hands them on)."""
         fused, tokens = self.fusion_neck(feats, lang)
-        return fused, dict(tokens=tokens, masks=lang['masks'],
-                           token_ids=lang['token_ids'])
+        return fused, lang.replace(tokens=tokens)
 
     # ------------------------------------------------------------------ train
     def loss(self, batch_inputs: Tensor,
@@ -245,7 +244,7 @@ class GLIP(SingleStageDetector):
                                             self.fusion_neck.head_tokens(lang))
                 per_chunk.append(head.predict_by_feat(
                     logits, visual['bbox_preds'], visual['centerness'],
-                    metas, rescale=rescale, token_ids=lang['token_ids']))
+                    metas, rescale=rescale, token_ids=lang.token_ids))
         else:
             for lang in langs:
                 fused, lang = self._fuse(feats, lang)
@@ -253,7 +252,8 @@ class GLIP(SingleStageDetector):
                     fused, lang, batch_data_samples, rescale))
         return merge_chunks(prompts, per_chunk, batch_data_samples)
 
-    def _encode_chunks(self, chunks: List[List[Prompt]]) -> List[Dict]:
+    def _encode_chunks(self, chunks: List[List[Prompt]]
+                       ) -> List[LanguageFeatures]:
         """Per chunk (its prompts, one per image), the :meth:`_encode` dict,
         from one language-model call over all chunks; each chunk trimmed to
         its longest caption unless the model pads to ``max_tokens``."""
@@ -261,18 +261,13 @@ class GLIP(SingleStageDetector):
             return [self._encode(chunks[0])]
         lang = self._encode([p for chunk in chunks for p in chunk])
         pad_to_max = getattr(self.language_model, 'pad_to_max', False)
-        lengths = lang['masks'].sum(1).tolist()  # one host sync
+        lengths = lang.masks.sum(1).tolist()  # one host sync
         out, start = [], 0
         for chunk in chunks:
             end = start + len(chunk)
             length = self.max_tokens if pad_to_max else int(
                 max(lengths[start:end]))
-            part = {
-                k: v[start:end, :length]
-                for k, v in lang.items() if isinstance(v, Tensor)
-            }
-            part['token_ids'] = lang['token_ids'][start:end]
-            out.append(part)
+            out.append(lang.select(start, end, length))
             start = end
         return out
 

@@ -1,3 +1,6 @@
 from .bert import BertLanguageBackbone, load_tokenizer
+from .features import LanguageFeatures, TokenIds
 
-__all__ = ['BertLanguageBackbone', 'load_tokenizer']
+__all__ = [
+    'BertLanguageBackbone', 'LanguageFeatures', 'TokenIds', 'load_tokenizer'
+]

@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 
 from mmglip.registry import MODELS
 from mmglip.errors import UserError
+from .features import LanguageFeatures
 
 OFFLINE_HINT = (
     'Point the model at a local copy: a directory holding config.json and '
@@ -293,16 +294,14 @@ class BertLanguageBackbone(BaseModule):
             'attention_mask': enc['attention_mask'].to(device)
         }
 
-    def forward(self, captions: Sequence[str]) -> Dict[str, torch.Tensor]:
+    def forward(self, captions: Sequence[str]) -> LanguageFeatures:
         """
         Returns:
-            dict with ``hidden`` [B, L, C] (last layer, fused by the neck),
-            ``embedded`` [B, L, C] (hidden with padding zeroed), ``masks``
-            [B, L] (1 real token, 0 padding) and ``input_ids`` [B, L].
-            ``L`` is the longest caption's token count (``max_tokens`` with
-            ``pad_to_max``). While the encoder does not train, a call with
-            the same captions returns the cached dict (a new dict of the
-            same tensors: do not change them in place).
+            :class:`LanguageFeatures` with ``hidden``, ``embedded``,
+            ``masks`` and ``input_ids`` (``L``: the longest caption's token
+            count, ``max_tokens`` with ``pad_to_max``). While the encoder
+            does not train, a call with the same captions returns the
+            cached features (frozen; do not change their tensors in place).
         """
         if self.cache_size == 0 or self._trains():
             return self._encode(captions)
@@ -315,9 +314,9 @@ class BertLanguageBackbone(BaseModule):
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        return dict(hit)
+        return hit
 
-    def _encode(self, captions: Sequence[str]) -> Dict[str, torch.Tensor]:
+    def _encode(self, captions: Sequence[str]) -> LanguageFeatures:
         device = next(self.bert.parameters()).device
         tokens = self.tokenize(captions, device)
         out = self.bert(
@@ -327,9 +326,7 @@ class BertLanguageBackbone(BaseModule):
         layers = out.hidden_states[1:]
         feats = torch.stack(layers[-self.num_layers:], 1).mean(1)
         mask = tokens['attention_mask']
-        return {
-            'hidden': layers[-1],
-            'embedded': feats * mask.unsqueeze(-1).to(feats.dtype),
-            'masks': mask,
-            'input_ids': tokens['input_ids']
-        }
+        return LanguageFeatures(
+            masks=mask, hidden=layers[-1],
+            embedded=feats * mask.unsqueeze(-1).to(feats.dtype),
+            input_ids=tokens['input_ids'])

@@ -1,6 +1,6 @@
 """GLIP's deep-fusion tower: X-MHA + BERT layer + DyHead, N times."""
 from functools import partial
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -8,6 +8,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mmglip.registry import MODELS
 from ..layers import BiAttentionBlock, GLIPDyHeadBlock, TextEncoderLayer
+from ..language.features import LanguageFeatures
 
 
 class FusionBlock(nn.Module):
@@ -78,13 +79,13 @@ class VLFusionNeck(BaseModule):
             for _ in range(num_blocks)
         ])
 
-    def forward(self, feats: Tuple[Tensor], lang: Dict[str, Tensor]
+    def forward(self, feats: Tuple[Tensor], lang: LanguageFeatures
                 ) -> Tuple[List[Tensor], Tensor]:
         """
         Args:
             feats: FPN levels, each [B, C, Hi, Wi].
-            lang: the language backbone's dict (``hidden``, ``embedded``,
-                ``masks``).
+            lang: the language model's features (``hidden`` and ``masks``
+                with early fusion, else ``embedded``).
 
         Returns:
             fused levels (same shapes) and the tokens for the head
@@ -94,7 +95,7 @@ class VLFusionNeck(BaseModule):
         if not self.early_fuse:
             return self.forward_visual(feats), self.head_tokens(lang)
         feats = list(feats)
-        tokens, mask = lang['hidden'], lang['masks']
+        tokens, mask = lang.hidden, lang.masks
         for block in self.blocks:
             if self.use_checkpoint and self.training:
                 num = len(feats)
@@ -129,10 +130,10 @@ class VLFusionNeck(BaseModule):
                 feats = block.dyhead(feats)
         return feats
 
-    def head_tokens(self, lang: Dict[str, Tensor]) -> Tensor:
+    def head_tokens(self, lang: LanguageFeatures) -> Tensor:
         """The tokens the head reads without early fusion: the
         padding-zeroed BERT output."""
-        return lang['embedded']
+        return lang.embedded
 
 
 def _run_flat(block, tokens, mask, *feats):
