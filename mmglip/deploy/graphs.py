@@ -25,10 +25,10 @@ from typing import Iterator, List
 import torch
 from torch import Tensor, nn
 
+from mmglip.models.language.features import LanguageFeatures
 from mmglip.models.layers.dyhead_block import _ConvNorm
 from mmglip.models.layers.fast_inference import fast_inference_ops
 from .ops import deform_conv2d
-from mmglip.models.language.features import LanguageFeatures
 
 #: the head's outputs per level, in this order: ``logits_i``, then
 #: ``bbox_preds_i``, then ``centerness_i``
