@@ -18,7 +18,6 @@ from typing import Optional
 
 from mmglip.zoo.hub import SCHEME, fetch_file
 from mmglip.zoo.index import load_index
-from mmglip.zoo.sources import _first_line
 
 from .official import extract_state_dict, is_official, official_fusion_layout
 
@@ -37,8 +36,9 @@ def glip_checkpoint_problem(path, entry) -> Optional[str]:
         ckpt = torch.load(path, map_location='cpu', weights_only=False,
                           mmap=zipfile.is_zipfile(path))
     except Exception as e:  # noqa: BLE001 - any unreadable file
+        first = (str(e).strip().splitlines() or [''])[0]
         return (f'it does not load as a PyTorch checkpoint '
-                f'({type(e).__name__}: {_first_line(e)})')
+                f'({type(e).__name__}: {first})')
     try:
         sd = extract_state_dict(ckpt) if isinstance(ckpt, dict) else {}
     except KeyError:
