@@ -101,7 +101,8 @@ def test_dyhead_t_loads_glip_t_a_visual_weights_exactly(glip_a, official_a):
 
 def test_load_from_takes_the_glip_file_as_it_is(glip_a, official_a):
     """mmengine's loader (``load_from=``, the benchmark's --weights) hands
-    the official file to load_state_dict: the pre-hook maps it."""
+    the official file (converted at the door, mmglip.weights.schemes) to
+    load_state_dict: the pre-hook maps its visual weights."""
     from mmengine.runner.checkpoint import load_checkpoint
     model = _tiny_dyhead_t(seed=2)
     cls_before = copy.deepcopy(model.bbox_head.atss_cls.state_dict())

@@ -185,8 +185,9 @@ class DyHeadATSS(SingleStageDetector):
     Weights: a GLIP file of the variant named by ``weights_from`` (official
     or mmglip, e.g. ``load_from='mmglip://glip-t_a'``) loads its backbone,
     FPN, DyHead tower and box / centerness branches; the classifier starts
-    fresh; the language side is not used. A load pre-hook maps the keys
-    (:func:`glip_to_closed_set`) and logs where every key went; the
+    fresh; the language side is not used. Official files are converted at
+    the door (:mod:`mmglip.weights.schemes`); a load pre-hook maps the GLIP
+    keys (:func:`glip_to_closed_set`) and logs where every key went; the
     detector's own checkpoints load as they are. GLIP weights with fusion
     or another number of blocks are refused (one line naming both).
 
