@@ -12,22 +12,19 @@ sizes as graph ops, so one export serves any batch size, image size and
 token length (checked by the tests at sizes and batch sizes other than
 the traced ones); the two places where mmdet's Swin turns a shape into a
 Python value are handled in :mod:`mmglip.deploy.graphs` and
-:func:`trace_size`. DyHead's
-modulated deformable convolution is ONNX's ``DeformConv`` through a
-registered symbolic (:mod:`mmglip.deploy.ops` says why that op).
+:func:`trace_size`. DyHead's modulated deformable convolution is ONNX's
+``DeformConv`` through a registered symbolic (:mod:`mmglip.deploy.ops`
+says why that op); the exporter's call and its errors (the module and op
+it cannot write) are :mod:`mmglip.deploy.trace`.
 """
-import contextlib
 import json
 import os
 import os.path as osp
-import re
 import shutil
-import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
@@ -39,6 +36,7 @@ from .graphs import (DetectorGraph, FixedPromptGraph, TextEncoderGraph,
                      window_sizes)
 from .metadata import (DETECTOR, TEXT_ENCODER, TOKENIZER, model_fingerprint)
 from .ops import OPSET, register_symbolic
+from .trace import export_graph
 
 #: the prompt of the self-check when no --texts are given
 CHECK_TEXTS = ('raccoon', 'person', 'dog', 'trash can', 'car')
@@ -116,80 +114,6 @@ def _write_metadata(path: str, meta: Dict[str, str]) -> None:
     proto.producer_version = __version__
     onnx.save(proto, path)
     onnx.checker.check_model(path, full_check=True)
-
-
-@contextlib.contextmanager
-def _captured_output(sink) -> Iterator[None]:
-    """The process's stdout / stderr (file descriptors 1, 2) into ``sink``:
-    on a failure the exporter prints its whole graph there from C++."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
-
-
-def _module_of(module, log: str, op: str) -> str:
-    """Where the first ``op`` node of the exporter's graph dump comes
-    from: its TorchScript scope (``Class::name`` of the innermost module)
-    matched against ``module``'s named modules (``bbox_head.scales.1
-    (Zeta)``)."""
-    for line in log.splitlines():
-        if f'= {op}(' not in line or 'scope: ' not in line:
-            continue
-        scope = line.split('scope: ', 1)[1].split(' #', 1)[0].strip()
-        cls, _, leaf = scope.rstrip('/').split('/')[-1].partition('::')
-        cls = cls.rsplit('.', 1)[-1]
-        for name, sub in module.named_modules():
-            if type(sub).__name__ == cls and (
-                    name == leaf or name.endswith('.' + leaf)):
-                name = name[len('model.'):] if name.startswith(
-                    'model.') else name
-                return f'{name} ({cls})'
-        return f'{leaf or "?"} ({cls})'
-    return '?'
-
-
-def _export(module, args, path: str, input_names: List[str],
-            output_names: List[str], dynamic_axes: Dict, what: str) -> None:
-    """torch.onnx.export; an op it cannot write is a DeployError naming
-    the graph, the module and the op."""
-    with tempfile.TemporaryFile('w+') as sink:
-        try:
-            with warnings.catch_warnings(), _captured_output(sink):
-                # the tracer's notes on Python values it records as
-                # constants (checked by the self-check at another size)
-                warnings.simplefilter('ignore')
-                torch.onnx.export(
-                    module.eval(), args, path, dynamo=False,
-                    opset_version=OPSET, input_names=input_names,
-                    output_names=output_names, dynamic_axes=dynamic_axes,
-                    do_constant_folding=True)
-        except Exception as err:  # noqa: BLE001 - the exporter's types
-            said = str(err).strip().splitlines()[0][:300] \
-                if str(err).strip() else type(err).__name__
-            found = re.search(r"operator '([\w:.]+)'", said)
-            where = ''
-            if found:
-                sink.seek(0)
-                op = found.group(1)
-                where = (f' module {_module_of(module, sink.read(), op)}'
-                         f' calls {op}, which has no ONNX '
-                         f'opset {OPSET} export (the exporter said: '
-                         f'{said}); mmglip exports only standard ops: '
-                         'replace that layer for inference')
-            raise DeployError(
-                f'The {what} cannot be exported to ONNX opset {OPSET}:'
-                f'{where or " " + said}.') from err
 
 
 def _prompt_tokens(model, prompts) -> Dict[str, torch.Tensor]:
@@ -325,13 +249,14 @@ def _export_into(model, tmp: Path, variant, weights, texts, names,
         else:
             t0 = time.time()
             path = str(tmp / TEXT_ENCODER)
-            _export(TextEncoderGraph(model),
-                    (enc['input_ids'], enc['attention_mask']), path,
-                    ['input_ids', 'attention_mask'], ['tokens'],
-                    {'input_ids': {0: 'batch', 1: 'tokens'},
-                     'attention_mask': {0: 'batch', 1: 'tokens'},
-                     'tokens': {0: 'batch', 1: 'tokens'}},
-                    'text encoder (language model)')
+            export_graph(
+                TextEncoderGraph(model),
+                (enc['input_ids'], enc['attention_mask']), path,
+                ['input_ids', 'attention_mask'], ['tokens'],
+                {'input_ids': {0: 'batch', 1: 'tokens'},
+                 'attention_mask': {0: 'batch', 1: 'tokens'},
+                 'tokens': {0: 'batch', 1: 'tokens'}},
+                'text encoder (language model)')
             _write_metadata(path, _metadata(model, variant, weights,
                                             'text_encoder', None))
             done(f'text encoder -> {TEXT_ENCODER}', t0)
@@ -339,19 +264,19 @@ def _export_into(model, tmp: Path, variant, weights, texts, names,
         path = str(tmp / DETECTOR)
         image_axes = {0: 'batch', 2: 'height', 3: 'width'}
         if texts:
-            _export(FixedPromptGraph(model, enc['tokens'],
-                                     enc['attention_mask']),
-                    (image,), path, ['image'], outputs,
-                    dict(image=image_axes, **rows),
-                    'detector (fixed prompt)')
+            export_graph(
+                FixedPromptGraph(model, enc['tokens'],
+                                 enc['attention_mask']),
+                (image,), path, ['image'], outputs,
+                dict(image=image_axes, **rows), 'detector (fixed prompt)')
         else:
-            _export(DetectorGraph(model),
-                    (image, enc['tokens'], enc['attention_mask']), path,
-                    ['image', 'tokens', 'mask'], outputs,
-                    dict(image=image_axes,
-                         tokens={0: 'rows', 1: 'tokens'},
-                         mask={0: 'rows', 1: 'tokens'}, **rows),
-                    'detector (backbone, fusion tower, head)')
+            export_graph(
+                DetectorGraph(model),
+                (image, enc['tokens'], enc['attention_mask']), path,
+                ['image', 'tokens', 'mask'], outputs,
+                dict(image=image_axes, tokens={0: 'rows', 1: 'tokens'},
+                     mask={0: 'rows', 1: 'tokens'}, **rows),
+                'detector (backbone, fusion tower, head)')
         _write_metadata(path, _metadata(model, variant, weights, 'detector',
                                         fixed))
         done(f'detector -> {DETECTOR}', t0)
