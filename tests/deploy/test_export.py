@@ -3,10 +3,8 @@ mmglip's PyTorch detections on real images (chunked prompts, image sizes
 and batch sizes other than the traced ones), the folder records and checks
 its model, bad inputs are one line each.
 
-Models: glip-lite as configured, and GLIP-T (A) / (C) shrunk as the
-fast-path tests build them (tests/models/tiny_glip.py) with 2 fusion
-blocks and DyHead offsets away from zero (so that ONNX's DeformConv
-samples between pixels); test images resized to at most 160 x 128.
+Models, prompt and images: tests/deploy/tiny.py (glip-lite, small seeded
+GLIP-T (A) / (C)), exported once per session (conftest's ``exports``).
 """
 import hashlib
 import json
@@ -15,80 +13,15 @@ import shutil
 import onnx
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmglip.apis import inference, init_model
 from mmglip.deploy import DeployError, compare, export_onnx, weights_identity
-from mmglip.models.layers.dyhead_block import GLIPDyHeadBlock
 from mmglip.text import PromptError
 from mmglip.version import __version__
 
-from ..conftest import DEMO_DATA, REPO
-from ..models.tiny_glip import build_tiny_glip
+from ..conftest import DEMO_DATA
 from ..tool_modules import load_tool
-
-VARIANTS = {
-    'glip-lite': 'configs/glip_lite/glip-lite_raccoon-mini.py',
-    'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
-    'glip-t_c': 'configs/glip/glip_swin-t_c_zeroshot_coco.py',
-}
-# 3 chunks of 3 names (chunk_size=3)
-NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
-         'fire hydrant', 'car', 'bicycle')
-TEST_IMAGES = [str(DEMO_DATA / 'raccoon_mini/test/raccoon-134.jpg'),
-               str(DEMO_DATA / 'raccoon_mini/test/raccoon-5.jpg')]
-
-
-def build(variant, tiny_bert, seed=0):
-    """The seeded test model of ``variant`` with its ``cfg``."""
-    captured = {}
-
-    def edit(m):
-        m.chunk_size = 3
-        if variant != 'glip-lite':
-            m.fusion_neck.num_blocks = 2
-        captured['model'] = m
-
-    model = build_tiny_glip(VARIANTS[variant], tiny_bert, seed,
-                            max_tokens=48, edit=edit)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, GLIPDyHeadBlock) and \
-                    module.offset is not None:
-                torch.nn.init.normal_(module.offset.weight, 0, 0.1)
-    cfg = Config.fromfile(str(REPO / VARIANTS[variant]))
-    cfg.model = captured['model']
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if 'Resize' in step['type']:
-            step['scale'] = (160, 128)
-    model.cfg = cfg
-    return model
-
-
-def save_weights(model, path):
-    torch.save(dict(state_dict=model.state_dict(), meta={}), str(path))
-    return str(path)
-
-
-@pytest.fixture(scope='module')
-def exports(tiny_bert, tmp_path_factory):
-    """``get(variant)``: (model, ONNX folder, weights file), exported once
-    per module."""
-    done = {}
-
-    def get(variant):
-        if variant not in done:
-            root = tmp_path_factory.mktemp(variant)
-            model = build(variant, tiny_bert)
-            weights = save_weights(model, root / 'weights.pth')
-            agreement = export_onnx(
-                model, root / 'onnx', variant=variant,
-                weights=weights_identity(weights), log=lambda msg: None)
-            assert agreement.ok() and agreement.count > 0, str(agreement)
-            done[variant] = (model, str(root / 'onnx'), weights)
-        return done[variant]
-
-    return get
+from .tiny import NAMES, TEST_IMAGES, VARIANTS, build, save_weights
 
 
 def _agree(ref, got, chunks=3):
