@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Create (idempotently) mmglip's virtual environment in .venv and install
 # mmglip into it (editable), with the test, offline-demo, browser-page
-# (demo: gradio) and ONNX (deploy: onnx, onnxruntime, for the export tests)
-# extras, and Playwright for the page's browser test.
+# (demo: gradio) and ONNX (deploy: onnx, onnxruntime, openvino, for the
+# export and backend tests) extras, and Playwright for the page's browser
+# test.
 #
 # The browser test drives Debian's chromium (/usr/bin/chromium): where it
 # is missing and this runs as root with apt-get, it is installed here

@@ -24,7 +24,9 @@ to the run's log file only.
 
 --backend onnxruntime --onnx DIR evaluates the model exported into DIR by
 tools/deploy/export_onnx.py (the same data, prompts, post-processing and
-metrics; DIR must hold CONFIG's model and CHECKPOINT's weights).
+metrics; DIR must hold CONFIG's model and CHECKPOINT's weights);
+--backend openvino runs the same folder in OpenVINO (--precision bf16:
+its detector in bfloat16).
 """
 import argparse
 import os
@@ -59,12 +61,17 @@ def parse_args(argv=None):
     p.add_argument('--local_rank', '--local-rank', type=int, default=0,
                    help='set by torch.distributed launchers')
     p.add_argument('--backend', default='pytorch',
-                   choices=['pytorch', 'onnxruntime'],
+                   choices=['pytorch', 'onnxruntime', 'openvino'],
                    help='run the networks in PyTorch, or in ONNX Runtime '
-                   'from the --onnx folder')
+                   'or OpenVINO from the --onnx folder')
     p.add_argument('--onnx', metavar='DIR', help='with --backend '
-                   'onnxruntime: the folder tools/deploy/export_onnx.py '
-                   'wrote for CONFIG and CHECKPOINT')
+                   'onnxruntime / openvino: the folder '
+                   'tools/deploy/export_onnx.py wrote for CONFIG and '
+                   'CHECKPOINT')
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
+                   help='with --backend openvino: bf16 computes the '
+                   'detector in bfloat16 (faster, drifts; README '
+                   '"Deploy")')
     p.add_argument('--check-only', action='store_true',
                    help='check the arguments, the config and the checkpoint, '
                    'then exit (tools/dist_test.sh does this once before it '
@@ -89,10 +96,8 @@ def check_args(args):
         check_writable_dir(osp.dirname(args.out) or '.', '--out')
     if args.show_dir:
         check_writable_dir(args.show_dir, '--show-dir')
-    if (args.backend == 'onnxruntime') != (args.onnx is not None):
-        raise UserError('--backend onnxruntime and --onnx DIR go together '
-                        '(DIR: the folder tools/deploy/export_onnx.py '
-                        'wrote).')
+    from mmglip.deploy import check_backend_args
+    check_backend_args(args)
     if osp.exists(args.checkpoint):
         check_file(args.checkpoint, 'CHECKPOINT')
     # a zoo name is fetched (mmglip.zoo.hub) and verified here
@@ -205,10 +210,11 @@ def main(argv=None):
     from mmglip.evaluation import MetricFailed
     from mmglip.utils.run_log import build_runner
     runner = build_runner(cfg)
-    if args.backend == 'onnxruntime':
+    if args.backend != 'pytorch':
         from mmglip.deploy import load_onnx_model, variant_name
-        runner.model = load_onnx_model(args.onnx, cfg, args.checkpoint,
-                                       variant_name(args.config))
+        runner.model = load_onnx_model(
+            args.onnx, cfg, args.checkpoint, variant_name(args.config),
+            backend=args.backend, precision=args.precision)
     else:
         load_checked_weights(runner, weights)
     del weights  # the model holds them now

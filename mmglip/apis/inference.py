@@ -114,7 +114,8 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
                device: str = 'cpu', weights_key: str = 'model',
                language_model: Optional[str] = None,
                cfg_options: Optional[Dict] = None,
-               backend: str = 'pytorch', onnx: Optional[str] = None):
+               backend: str = 'pytorch', onnx: Optional[str] = None,
+               precision: str = 'fp32'):
     """Build a GLIP detector ready for inference.
 
     Args:
@@ -134,30 +135,39 @@ def init_model(config: Union[str, Config], weights: Optional[str] = None,
             (:class:`mmglip.deploy.OrtGLIP`: the same prompts, chunking,
             post-processing and results); the folder must hold this
             model (and, when given, these ``weights``), else a
-            :class:`~mmglip.deploy.DeployError` names both.
+            :class:`~mmglip.deploy.DeployError` names both. ``openvino``:
+            the same folder in OpenVINO's CPU runtime (faster on x86).
+        precision: with ``onnxruntime`` / ``openvino``, what the detector
+            graph computes in: ``fp32`` (the exact default) or, with
+            ``openvino``, ``bf16`` (faster, drifts; README "Deploy").
     """
     from mmglip.registry import MODELS
     import mmglip
     mmglip.register_all_modules()
-    if backend not in ('pytorch', 'onnxruntime'):
-        raise ValueError(f'backend={backend!r}: use pytorch or '
-                         'onnxruntime.')
-    if (backend == 'onnxruntime') != (onnx is not None):
-        raise ValueError('backend=\'onnxruntime\' and onnx=DIR (the '
-                         'folder tools/deploy/export_onnx.py wrote) go '
-                         'together.')
+    if backend not in ('pytorch', 'onnxruntime', 'openvino'):
+        raise ValueError(f'backend={backend!r}: use pytorch, onnxruntime '
+                         'or openvino.')
+    if (backend != 'pytorch') != (onnx is not None):
+        raise ValueError(f'backend={backend!r} and onnx=DIR (the folder '
+                         'tools/deploy/export_onnx.py wrote) go together: '
+                         'onnx with onnxruntime or openvino only.')
+    if backend == 'pytorch' and precision != 'fp32':
+        raise ValueError(f'precision={precision!r} is for an exported '
+                         'model (backend onnxruntime / openvino); PyTorch '
+                         'runs fp32.')
     cfg = config if isinstance(config, Config) else Config.fromfile(
         resolve_config(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if language_model:
         cfg.model.language_model.name = language_model
-    if backend == 'onnxruntime':
+    if backend != 'pytorch':
         from mmglip.deploy import load_onnx_model, variant_name
         return load_onnx_model(
             onnx, cfg, weights, variant_name(
                 config if isinstance(config, str) else
-                cfg.filename or 'the config'), device=device)
+                cfg.filename or 'the config'), device=device,
+            backend=backend, precision=precision)
     if weights:
         # the checkpoint carries BERT: only its config/vocab are read
         cfg.model.language_model.pretrained = False

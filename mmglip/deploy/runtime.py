@@ -1,4 +1,5 @@
-"""GLIP on ONNX Runtime: the exported graphs inside mmglip's own data path.
+"""GLIP on ONNX Runtime or OpenVINO: the exported graphs inside mmglip's
+own data path.
 
 :class:`OrtGLIP` is a drop-in for a PyTorch GLIP model in
 :func:`mmglip.apis.iter_inference` / :func:`~mmglip.apis.inference` (and
@@ -6,8 +7,10 @@ an mmengine test loop): the same test pipeline and data preprocessor, the
 same prompt building and chunking (:meth:`GLIP.build_prompts`), the same
 token ids per entity, and the head's own ``predict_by_feat`` (top-k,
 decoding, NMS, rescaling) on the graphs' outputs. Only the networks run
-in ONNX Runtime: ``text_encoder.onnx`` (token ids -> token features) and
-``detector.onnx`` (image batch + token features -> the head's outputs).
+in ONNX Runtime (or, ``backend='openvino'``, in OpenVINO from the same
+files: :mod:`mmglip.deploy.openvino_backend`): ``text_encoder.onnx`` (token
+ids -> token features) and ``detector.onnx`` (image batch + token features
+-> the head's outputs).
 """
 import json
 import os
@@ -26,6 +29,9 @@ from mmglip.text import PromptError, prompt_token_ids
 from .errors import DeployError, require
 from .graphs import HEAD_OUTPUTS
 from .metadata import DETECTOR, TEXT_ENCODER, TOKENIZER, describe
+
+#: the runtimes an exported folder runs in, and the precisions they take
+BACKENDS = {'onnxruntime': ('fp32',), 'openvino': ('fp32', 'bf16')}
 
 
 def read_session(path: str, providers: Optional[Sequence[str]] = None,
@@ -61,8 +67,56 @@ def read_session(path: str, providers: Optional[Sequence[str]] = None,
     return session, meta
 
 
+def open_session(path: str, backend: str = 'onnxruntime',
+                 precision: str = 'fp32',
+                 providers: Optional[Sequence[str]] = None,
+                 threads: int = 0):
+    """:func:`read_session` in ``backend``, which computes in
+    ``precision``; a :class:`DeployError` for a backend or precision it
+    does not have."""
+    check_backend(backend, precision)
+    if backend == 'openvino':
+        from .openvino_backend import read_ov_session
+        return read_ov_session(path, precision, threads)
+    return read_session(path, providers, threads)
+
+
+def check_backend(backend: str, precision: str = 'fp32') -> None:
+    """A :class:`DeployError` unless ``backend`` is one of
+    :data:`BACKENDS` and takes ``precision``."""
+    if backend not in BACKENDS:
+        raise DeployError(f'backend={backend!r}: an exported folder runs '
+                          f'in {" or ".join(BACKENDS)}.')
+    if precision not in BACKENDS[backend]:
+        why = {'onnxruntime': ': its CPU provider has no bf16 kernels '
+               '(MatMul, Gemm, Add, Softmax; Conv takes no bf16); run '
+               'bf16 with --backend openvino, or int8 by exporting with '
+               '--precision int8'}.get(backend, '')
+        raise DeployError(
+            f'precision {precision!r} with {backend}: it runs '
+            f'{" or ".join(BACKENDS[backend])}{why}.')
+
+
+def check_backend_args(args) -> None:
+    """The tools' ``--backend`` / ``--onnx`` / ``--precision`` checked
+    before a model is built: one :class:`DeployError` line each."""
+    backend, precision = args.backend, getattr(args, 'precision', 'fp32')
+    if (backend != 'pytorch') != (args.onnx is not None):
+        raise DeployError(
+            f'--backend {backend} and --onnx DIR go together (DIR: the '
+            'folder tools/deploy/export_onnx.py wrote; --onnx with '
+            'onnxruntime or openvino only).')
+    if backend == 'pytorch':
+        if precision != 'fp32':
+            raise DeployError(
+                f'--precision {precision} is for an exported model '
+                '(--backend openvino --onnx DIR); PyTorch runs fp32.')
+        return
+    check_backend(backend, precision)
+
+
 class OrtGLIP(BaseModel):
-    """A GLIP model whose networks run in ONNX Runtime.
+    """A GLIP model whose networks run in ONNX Runtime (or OpenVINO).
 
     Args:
         onnx_dir: a folder written by :func:`mmglip.deploy.export_onnx`.
@@ -72,32 +126,41 @@ class OrtGLIP(BaseModel):
             (:func:`~mmglip.deploy.metadata.check_same_model`, done by
             :func:`load_onnx_model`).
         providers: ONNX Runtime execution providers (default CPU).
-        threads: ONNX Runtime's intra-op threads (0: its default, all
+        threads: the runtime's intra-op threads (0: its default, all
             cores).
         chunks_per_run: with early fusion, at most this many prompts
             (chunks of a long class list) per image go through the
             detector graph in one run (its backbone once per run); bounds
             the memory of the fusion tower. Without early fusion every
             chunk goes in one run (the visual tower once per image).
+        backend: ``onnxruntime`` (the default) or ``openvino`` (the same
+            files in OpenVINO's CPU runtime).
+        precision: what the detector graph computes in: ``fp32`` (the
+            exact default) or, with OpenVINO, ``bf16``. The text encoder
+            (run once per prompt, its features cached) stays fp32.
     """
 
     def __init__(self, onnx_dir: str, cfg: Optional[Config] = None,
                  providers: Optional[Sequence[str]] = None,
-                 threads: int = 0, chunks_per_run: int = 8):
+                 threads: int = 0, chunks_per_run: int = 8,
+                 backend: str = 'onnxruntime', precision: str = 'fp32'):
         self.onnx_dir = os.fspath(onnx_dir)
+        check_backend(backend, precision)
         if not osp.isdir(self.onnx_dir):
             raise DeployError(
                 f'--onnx {self.onnx_dir}: no such folder; write one with '
                 'tools/deploy/export_onnx.py MODEL --weights W --out DIR.')
-        det, meta = read_session(osp.join(self.onnx_dir, DETECTOR),
-                                 providers, threads)
+        self.backend, self.precision = backend, precision
+        det, meta = open_session(osp.join(self.onnx_dir, DETECTOR),
+                                 backend, precision, providers, threads)
         self.meta = meta
         fixed = meta.get('mmglip.fixed_prompt', '')
         self.fixed_prompt = json.loads(fixed) if fixed else None
         text = None
         if self.fixed_prompt is None:
-            text, text_meta = read_session(
-                osp.join(self.onnx_dir, TEXT_ENCODER), providers, threads)
+            text, text_meta = open_session(
+                osp.join(self.onnx_dir, TEXT_ENCODER), backend, 'fp32',
+                providers, threads)
             for key in ('mmglip.model_sha256', 'mmglip.weights_sha256'):
                 if text_meta.get(key) != meta.get(key):
                     raise DeployError(
@@ -254,16 +317,24 @@ class OrtGLIP(BaseModel):
 def load_onnx_model(onnx_dir: str, config=None, weights: Optional[str] = None,
                     variant: Optional[str] = None, device: str = 'cpu',
                     providers: Optional[Sequence[str]] = None,
-                    threads: int = 0) -> OrtGLIP:
+                    threads: int = 0, backend: str = 'onnxruntime',
+                    precision: str = 'fp32') -> OrtGLIP:
     """:class:`OrtGLIP` of ``onnx_dir``, checked against the model the
     user names: ``config`` (a Config; its model must be the exported one)
     and ``weights`` (their SHA-256 must be the exported ones'); a
     :class:`DeployError` naming both otherwise. ``device`` ``cuda...``
-    asks for ONNX Runtime's CUDA provider (CPU where it is missing)."""
+    asks for ONNX Runtime's CUDA provider (CPU where it is missing);
+    OpenVINO runs on the CPU only."""
     from .metadata import check_same_model
-    if providers is None and str(device).startswith('cuda'):
-        providers = ['CUDAExecutionProvider', 'CPUExecutionProvider']
-    model = OrtGLIP(onnx_dir, config, providers, threads)
+    if str(device).startswith('cuda'):
+        if backend == 'openvino':
+            raise DeployError(f'--device {device} with openvino: mmglip '
+                              'runs OpenVINO on the CPU only; use --device '
+                              'cpu, or --backend onnxruntime for CUDA.')
+        if providers is None:
+            providers = ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    model = OrtGLIP(onnx_dir, config, providers, threads, backend=backend,
+                    precision=precision)
     if config is not None:
         check_same_model(model.meta, os.fspath(onnx_dir), config,
                          variant or 'the model', weights)

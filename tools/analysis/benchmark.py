@@ -20,8 +20,10 @@ Parts (``--parts``):
      batch 1 and 8.
 
 ``--onnx VARIANT=DIR`` (a folder of ``tools/deploy/export_onnx.py`` for
-the same weights) adds a column: mmglip with the networks in ONNX Runtime
-(parts a and b), and ONNX Runtime / mmglip.
+the same weights) adds columns: mmglip with the networks in ONNX Runtime
+(parts a and b), and ONNX Runtime / mmglip; ``--onnx-backends`` chooses
+the runtimes of that folder, one column pair each (default onnxruntime;
+e.g. ``onnxruntime openvino openvino:bf16``).
 
 Every measurement runs in a fresh subprocess (``--warmup`` untimed calls,
 ``--reps`` timed ones, the median reported); the markdown table gives
@@ -50,6 +52,9 @@ from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
 PARTS = ('a', 'b', 'c', 'd')
 VARIANTS = ('glip-t_c', 'glip-t_a', 'glip-lite')
 REFERENCE_VARIANTS = ('glip-t_a', 'glip-t_c')
+#: --onnx-backends: BACKEND[:PRECISION] -> its column's name
+ONNX_COLUMNS = {'onnxruntime': 'ONNX Runtime', 'openvino': 'OpenVINO',
+                'openvino:bf16': 'OpenVINO bf16'}
 
 
 def parse_args(argv=None):
@@ -66,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument('--onnx', action='append', default=[],
                    metavar='VARIANT=DIR', help='also time mmglip with '
                    'ONNX Runtime from this exported folder (parts a, b)')
+    p.add_argument('--onnx-backends', nargs='+', default=['onnxruntime'],
+                   choices=list(ONNX_COLUMNS), help='with --onnx: the '
+                   'runtimes (and precisions) timed, one column pair each')
     p.add_argument('--bert-dir', help='BERT directory (config, vocab, '
                    'weights); default: a random one made in --work-dir')
     p.add_argument('--work-dir', default=osp.join(tempfile.gettempdir(),
@@ -97,69 +105,8 @@ def parse_args(argv=None):
                    help='torch.set_num_threads (0: torch\'s default)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     p.add_argument('--out', help='also write the table to this file')
-    p.add_argument('--worker', help=argparse.SUPPRESS)
-    p.add_argument('--result', help=argparse.SUPPRESS)
     add_debug_flag(p)
     return p.parse_args(argv)
-
-
-# ------------------------------------------------------ mmglip's worker
-def _mmglip_model(spec, training):
-    import torch
-    from mmengine.config import Config
-
-    from mmglip.apis import init_model
-    from mmglip.apis.inference import resolve_config
-    cfg = Config.fromfile(resolve_config(spec['variant']))
-    short, long = spec['size']
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'].endswith('FixScaleResize'):
-            step['scale'] = (long, short)
-    if training and spec.get('with_cp'):
-        if cfg.model.backbone.type.endswith('SwinTransformer'):
-            cfg.model.backbone.with_cp = True
-        cfg.model.fusion_neck.use_checkpoint = True
-        attn_cfg = dict(cfg.model.fusion_neck.get('attn_cfg') or {})
-        cfg.model.fusion_neck.attn_cfg = dict(attn_cfg, checkpoint_heads=True)
-    if spec.get('chunk_size'):
-        cfg.model.chunk_size = spec['chunk_size']
-    backend = dict(backend='onnxruntime', onnx=spec['onnx']) \
-        if spec.get('onnx') else {}
-    model = init_model(cfg, spec.get('checkpoint'), device=spec['device'],
-                       language_model=spec.get('bert_dir'), **backend)
-    torch.set_grad_enabled(training)
-    return model.train(training)
-
-
-def _mmglip_worker(spec_json: str, result: str) -> int:
-    from mmglip.utils import timing
-    spec = json.loads(spec_json)
-    training = spec['task'] == 'train'
-
-    def make_call():
-        import torch
-
-        from mmglip.apis import inference
-        model = _mmglip_model(spec, training)
-        if training:
-            return timing.train_call(spec, model)
-        state = dict(i=0)
-
-        def call():
-            batch = [spec['images'][(state['i'] + k) % len(spec['images'])]
-                     for k in range(spec['batch'])]
-            state['i'] += spec['batch']
-            with timing.autocast(spec), torch.no_grad():
-                return inference(model, batch, list(spec['names']),
-                                 batch_size=spec['batch'])
-        return call
-
-    import warnings
-    warnings.simplefilter('ignore')
-    out = timing.measure(spec, make_call)
-    with open(result, 'w') as f:
-        json.dump(out, f)
-    return 0
 
 
 # ------------------------------------------------------------- the driver
@@ -246,8 +193,9 @@ def run_one(args, impl: str, spec: dict):
     with tempfile.TemporaryDirectory() as tmp:
         result = osp.join(tmp, 'result.json')
         if impl == 'mmglip':
-            cmd = [sys.executable, osp.abspath(__file__), '--worker',
-                   json.dumps(spec), '--result', result]
+            cmd = [sys.executable, osp.join(osp.dirname(osp.abspath(
+                __file__)), 'benchmark_worker.py'), '--spec',
+                json.dumps(spec), '--result', result]
         else:
             cmd = [args.ref_python, osp.join(PARITY, 'bench_reference.py'),
                    '--spec', json.dumps(spec), '--result', result]
@@ -310,8 +258,6 @@ def value(result, metric, spec):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.worker:
-        return _mmglip_worker(args.worker, args.result)
     if args.ref_python and not osp.isfile(args.ref_python):
         raise FileNotFoundError(f'--ref-python {args.ref_python}: no such '
                                 'file.')
@@ -351,45 +297,44 @@ def main(argv=None) -> int:
             raise UserError(f'--onnx {item!r}: give VARIANT=DIR, VARIANT '
                             f'one of {VARIANTS} and DIR an exported folder.')
         onnx[variant] = path
+    columns = list(dict.fromkeys(args.onnx_backends)) if onnx else []
     lines = [header, '',
              '| part | variant | setting | mmglip | reference | '
-             'mmglip / reference |' + (
-                 ' mmglip ONNX Runtime | ONNX Runtime / mmglip |'
-                 if onnx else ''),
-             '| --- | --- | --- | ---: | ---: | ---: |' + (
-                 ' ---: | ---: |' if onnx else '')]
+             'mmglip / reference |' + ''.join(
+                 f' mmglip {ONNX_COLUMNS[b]} | {ONNX_COLUMNS[b]} / mmglip |'
+                 for b in columns),
+             '| --- | --- | --- | ---: | ---: | ---: |' +
+             ' ---: | ---: |' * len(columns)]
     print(lines[0] + '\n', flush=True)
     cache = {}
     for part, variant, setting, metric, spec in plan(args, parts, prep,
                                                      images, coco, lvis):
         cells = []
-        for impl in ('mmglip', 'reference', 'onnxruntime')[
-                :3 if onnx else 2]:
+        for impl in ('mmglip', 'reference', *columns):
             if impl == 'reference' and (not args.ref_python or
                                         variant not in REFERENCE_VARIANTS):
                 cells.append((None, 'n/a'))
                 continue
             run_spec = spec
-            if impl == 'onnxruntime':
+            if impl in columns:
                 if variant not in onnx or part not in ('a', 'b'):
                     cells.append((None, 'n/a'))
                     continue
-                impl, run_spec = 'mmglip', dict(spec, onnx=onnx[variant])
+                impl, run_spec = 'mmglip', dict(spec, onnx=onnx[variant],
+                                                backend=impl)
             key = (impl, json.dumps(run_spec, sort_keys=True))
             if key not in cache:
-                how = ' (onnxruntime)' if run_spec is not spec else ''
+                how = f' ({run_spec["backend"]})' if run_spec is not spec \
+                    else ''
                 print(f'  running {impl}{how} {part} {variant} {setting} '
                       '...', file=sys.stderr, flush=True)
                 cache[key] = run_one(args, impl, run_spec)
             cells.append(value(cache[key], metric, run_spec))
         (ours, ours_text), (ref, ref_text) = cells[:2]
         ratio = f'{ours / ref:.2f}' if ours is not None and ref else '-'
-        extra = ''
-        if onnx:
-            ort, ort_text = cells[2]
-            extra = f' {ort_text} | ' + (
-                f'{ort / ours:.2f}' if ort is not None and ours else '-') \
-                + ' |'
+        extra = ''.join(f' {text} | ' + (
+            f'{t / ours:.2f}' if t is not None and ours else '-') + ' |'
+            for t, text in cells[2:])
         lines.append(f'| {part} | {variant} | {setting} | {ours_text} | '
                      f'{ref_text} | {ratio} |{extra}')
         print(lines[-1], flush=True)
