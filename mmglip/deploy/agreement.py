@@ -70,27 +70,59 @@ def compare(ref, cand, top: int = 100, score_tol: float = SCORE_TOL,
                      score_tol, box_tol)
 
 
-def top_k_kept(ref, cand, k: int = 10, iou: float = 0.9) -> str:
-    """How a lower precision drifts from ``ref``: of ``ref``'s top ``k``,
-    how many ``cand``'s top ``k`` keeps (the same label, IoU >= ``iou``),
-    the largest score difference of those, and whether the top-1 is the
-    same detection."""
+@dataclass
+class Drift:
+    """How far a lower precision's detections moved from a reference's:
+    of the reference's top ``k``, how many the candidate's top ``k``
+    keeps (the same label, IoU >= ``iou``); for those, paired each with
+    its best-overlapping candidate, the largest score difference and the
+    largest box-coordinate difference (px); whether the top-1 is the same
+    detection."""
+    k: int
+    count_ref: int
+    count: int
+    kept: int
+    score_drift: float
+    box_drift: float
+    top1_same: bool
+    iou: float = 0.9
+
+    def __str__(self) -> str:
+        if not self.count_ref or not self.count:
+            return f'top-{self.k}: {self.count} / {self.count_ref} detections'
+        return (f'top-{self.k} kept {self.kept} / {self.count_ref} (same '
+                f'label, IoU >= {self.iou}), largest score drift '
+                f'{self.score_drift:.4f}, box drift {self.box_drift:.2f} '
+                f'px, top-1 {"same" if self.top1_same else "another"}')
+
+
+def drift(ref, cand, k: int = 10, iou: float = 0.9) -> Drift:
+    """:class:`Drift` of ``cand`` from ``ref`` (``pred_instances``)."""
     from mmdet.structures.bbox import bbox_overlaps
 
     def best(inst):
         order = inst.scores.argsort(descending=True, stable=True)[:k]
-        return inst.labels[order], inst.scores[order], inst.bboxes[order]
+        return (inst.labels[order], inst.scores[order].float(),
+                inst.bboxes[order].float())
 
     l_r, s_r, b_r = best(ref)
     l_c, s_c, b_c = best(cand)
     if not len(l_r) or not len(l_c):
-        return f'top-{k}: {len(l_c)} / {len(l_r)} detections'
-    overlaps = bbox_overlaps(b_r.float(), b_c.float())
+        return Drift(k, len(l_r), len(l_c), 0, 0.0, 0.0, False, iou)
+    overlaps = bbox_overlaps(b_r, b_c)
     fits = (overlaps >= iou) & (l_r[:, None] == l_c[None, :])
-    kept = fits.any(1)
-    drift = max([float((s_r[i] - s_c[fits[i]]).abs().min())
-                 for i in range(len(l_r)) if kept[i]] or [0.0])
-    top1 = bool(fits[0, 0])
-    return (f'top-{k} kept {int(kept.sum())} / {len(l_r)} (same label, '
-            f'IoU >= {iou}), largest score drift {drift:.4f}, top-1 '
-            f'{"same" if top1 else "another"}')
+    score = box = 0.0
+    for i in fits.any(1).nonzero().flatten().tolist():
+        j = int(torch.where(fits[i], overlaps[i], -1.0).argmax())
+        score = max(score, float((s_r[i] - s_c[j]).abs()))
+        box = max(box, float((b_r[i] - b_c[j]).abs().max()))
+    return Drift(k, len(l_r), len(l_c), int(fits.any(1).sum()), score, box,
+                 bool(fits[0, 0]), iou)
+
+
+def top_k_kept(ref, cand, k: int = 10, iou: float = 0.9) -> str:
+    """:func:`drift` in words: of ``ref``'s top ``k``, how many ``cand``'s
+    top ``k`` keeps (the same label, IoU >= ``iou``), the largest score
+    and box drift of those, and whether the top-1 is the same
+    detection."""
+    return str(drift(ref, cand, k, iou))

@@ -193,3 +193,43 @@ def test_benchmark_tool_has_an_openvino_column(exports, tmp_path):
     ours, _, _, t_ov, ratio = cells[3:]
     assert float(ratio) == pytest.approx(float(t_ov) / float(ours),
                                          rel=0.05, abs=0.01)
+
+
+def test_drift_pairs_each_kept_detection_with_its_best_overlap():
+    import torch
+    from mmengine.structures import InstanceData
+
+    from mmglip.deploy.agreement import drift
+    boxes = torch.tensor([[0., 0., 10., 10.], [20., 20., 40., 40.],
+                          [50., 50., 60., 60.]])
+    ref = InstanceData(labels=torch.tensor([0, 1, 2]),
+                       scores=torch.tensor([0.9, 0.8, 0.7]), bboxes=boxes)
+    # the first two moved a little (one of them to rank 1), the third
+    # lost its label
+    cand = InstanceData(
+        labels=torch.tensor([1, 0, 1]),
+        scores=torch.tensor([0.85, 0.84, 0.7]),
+        bboxes=torch.stack([boxes[1] + 0.5, boxes[0] + 0.25, boxes[2]]))
+    d = drift(ref, cand)
+    assert (d.kept, d.count_ref, d.top1_same) == (2, 3, False)
+    assert d.score_drift == pytest.approx(0.06, abs=1e-6)
+    assert d.box_drift == pytest.approx(0.5)
+    assert 'top-10 kept 2 / 3' in str(d) and 'box drift 0.50 px' in str(d)
+
+
+@needs_openvino
+def test_speed_table_times_and_compares_each_column(exports, capsys):
+    _, onnx_dir, weights = exports('glip-lite')
+    tool = load_tool('tools/deploy/speed_table.py')
+    assert tool.main([
+        '--checkpoint', f'glip-lite={weights}', '--onnx',
+        f'glip-lite={onnx_dir}', '--backends', 'openvino', '--size', '128',
+        '160', '--warmup', '0', '--reps', '2', '--pause', '0']) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    table = [ln for ln in lines if ln.startswith('| glip-lite |')]
+    assert [ln.split('|')[2].strip() for ln in table] == [
+        'PyTorch', 'openvino', 'load average']
+    cells = [c.strip() for c in table[1].strip('|').split('|')]
+    # fp32 OpenVINO keeps PyTorch's top-10 in place
+    assert cells[5:] == ['10 / 10', '0.0000', '0.00', 'same']
+    assert len(cells[4].split()) == 2  # one ratio per round
