@@ -35,7 +35,6 @@ empty prompt, weights of another variant) is answered on the page with the
 one-line message of the command-line tools; the server goes on serving.
 """
 import argparse
-import importlib.util
 import glob
 import os
 import os.path as osp
@@ -48,11 +47,15 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from mmglip.utils.outputs import (output_names, output_paths,  # noqa: E402
+                                  prediction)
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_device,
                               check_writable_dir, one_line, run_tool,
                               user_error_types)
 from mmglip.utils.images import ImageError  # noqa: E402
+from mmglip.utils.io import atomic_write_json  # noqa: E402
+
 
 #: the shipped example images the page offers
 EXAMPLE_DIR = osp.join(REPO, 'demo', 'data', 'raccoon_mini', 'test')
@@ -65,17 +68,11 @@ FEWSHOT_TASK = osp.join('configs', '_base_', 'datasets', 'raccoon_mini.py')
 TABLE_HEADERS = ['image', 'phrase', 'score', 'x1', 'y1', 'x2', 'y2']
 
 
-def _infer_tool():
-    """tools/infer.py as a module: the page shares its output names,
-    prediction dict, JSON writing and weights check."""
-    name = 'mmglip_tools_infer'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(osp.dirname(osp.abspath(__file__)), 'infer.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
+def check_source(weights, key, what):
+    """tools/infer.py's check of --weights (mmglip.weights.load): a file
+    with ``key`` weights or a zoo name."""
+    from mmglip.weights.load import check_source as check
+    check(weights, key, what)
 
 
 def parse_args(argv=None):
@@ -157,11 +154,10 @@ class DemoApp:
         ``onnx``, its networks in ONNX Runtime from that exported folder);
         everything is checked first, so a bad choice keeps the model already
         loaded. Returns one line saying what is loaded."""
-        infer = _infer_tool()
         model = (model or '').strip() or 'glip-lite'
         weights = (weights or '').strip() or None
         if weights:
-            infer.check_weights_arg(weights, weights_key)
+            check_source(weights, weights_key, '--weights')
         from mmglip.apis import init_model
         from mmglip.apis.inference import resolve_config
         config = resolve_config(model)
@@ -205,7 +201,6 @@ class DemoApp:
         from mmglip.apis import iter_inference
         from mmglip.apis.inference import prompt_names, prompt_warnings
         from mmglip.visualization import draw_predictions
-        infer = _infer_tool()
         if self.model is None:
             raise UserError('No model is loaded; load one first.')
         names = prompt_names(prompt or '', 'the prompt')
@@ -226,7 +221,7 @@ class DemoApp:
                 todo.append(path)
             except ImageError as exc:
                 notes.append(one_line(exc))
-        out_names = infer.output_names(todo) if todo else {}
+        out_names = output_names(todo) if todo else {}
         drawn, rows, jsons = [], [], []
         request_dir = None
         with self._lock:
@@ -240,13 +235,13 @@ class DemoApp:
                     notes.append(one_line(err))
                     continue
                 request_dir = request_dir or self._new_request_dir()
-                pred = infer.prediction(res, names, float(score_thr))
-                out = infer.output_paths(request_dir, out_names[res.source],
-                                         res.source, True)
+                pred = prediction(res, names, float(score_thr))
+                out = output_paths(request_dir, out_names[res.source],
+                                   res.source, True)
                 os.makedirs(osp.dirname(out['vis']), exist_ok=True)
                 draw_predictions(res.source, pred, out['vis'],
                                  class_names=names)
-                infer.write_json(out['pred'], pred)
+                atomic_write_json(out['pred'], pred)
                 drawn.append(out['vis'])
                 jsons.append(out['pred'])
                 rows += [[shown[res.source], n, round(s, 3)] +
@@ -449,7 +444,7 @@ def main(argv=None):
     args = parse_args(argv)
     # what the user gave is checked before anything is built or written
     if args.weights:
-        _infer_tool().check_weights_arg(args.weights, args.weights_key)
+        check_source(args.weights, args.weights_key, '--weights')
     from mmglip.apis.inference import resolve_config
     resolve_config(args.model)
     check_device(args.device)

@@ -39,10 +39,15 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmglip.utils.outputs import (output_names, output_paths,  # noqa: E402
+                                  prediction)
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               add_debug_flag, check_device,
                               check_writable_dir, positive_int, run_tool,
                               warn, warn_unknown_cfg_keys)
+
+# the page (tools/demo_app.py) writes what this tool writes: the package's
+__all__ = ['output_names', 'output_paths', 'prediction', 'main']
 
 MAX_FAILED_STATUS = 100
 
@@ -135,38 +140,6 @@ def list_inputs(inputs):
         f'{p} is given twice; predicted once'))
 
 
-def output_names(images):
-    """image path -> its output name: the file's stem (``x``), unless two
-    images share it; then its path relative to the inputs' common folder
-    (``a/x``), with its suffix where that still collides (``a/x.jpg``)."""
-    def clashing(names):
-        return {n for n in names if names.count(n) > 1}
-
-    real = [osp.abspath(p) for p in images]
-    base = osp.commonpath([osp.dirname(p) for p in real])
-    rel = [osp.relpath(p, base) for p in real]
-    stems = [osp.splitext(osp.basename(r))[0] for r in rel]
-    rel_stems = [osp.splitext(r)[0] for r in rel]
-    out = {}
-    for img, stem, rel_stem, r in zip(images, stems, rel_stems, rel):
-        if stem not in clashing(stems):
-            out[img] = stem
-        elif rel_stem not in clashing(rel_stems):
-            out[img] = rel_stem
-        else:
-            out[img] = r
-    return out
-
-
-def output_paths(out_dir, name, image, vis):
-    paths = dict(pred=osp.join(out_dir, 'preds', name + '.json'))
-    if vis:
-        ext = osp.splitext(image)[1] or '.jpg'
-        paths['vis'] = osp.join(out_dir, 'vis', name + (
-            '' if name.endswith(ext) else ext))
-    return paths
-
-
 def check_outputs(args, images, names):
     """Before the model loads: the output folder is writable and no output
     of an earlier run would be overwritten silently."""
@@ -225,18 +198,6 @@ class Progress:
         left = (now - self.start) / self.done * (self.total - self.done)
         width = len(str(self.total))
         return f'[{self.done:{width}d}/{self.total}, ETA {duration(left)}]'
-
-
-def prediction(res, names, thr):
-    inst = res.sample.pred_instances
-    keep = inst.scores >= thr
-    return dict(
-        img_path=res.source,
-        texts=names,
-        labels=inst.labels[keep].tolist(),
-        label_names=[n for n, k in zip(inst.label_names, keep) if k],
-        scores=inst.scores[keep].tolist(),
-        bboxes=inst.bboxes[keep].tolist())
 
 
 def main(argv=None):
