@@ -1,4 +1,6 @@
-"""The ODinW few-shot benchmark (tools/benchmark_fewshot.py)."""
+"""Measurements built on the APIs: the ODinW few-shot benchmark
+(tools/benchmark_fewshot.py) and the deploy backends timed side by side
+(:mod:`.speed`, tools/deploy/speed_table.py)."""
 from .fewshot import FewShotBenchmark
 from .record import config_digest
 from .plan import (MODES, BenchmarkError, RunSpec, check_tasks, parse_shots,

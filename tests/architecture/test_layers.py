@@ -23,7 +23,8 @@ The layers, bottom to top (docs/architecture.md draws them):
 9. ``deploy``: ONNX export and the ONNX Runtime model.
 10. ``apis``: init_model / inference, with the PyTorch or ONNX Runtime
     backend.
-11. ``benchmark``: the few-shot benchmark, built on the APIs.
+11. ``benchmark``: the few-shot benchmark and the backends' speed table,
+    built on the APIs.
 """
 import ast
 from pathlib import Path

@@ -86,7 +86,7 @@ def _folder(path, flag):
 
 def measure(args, variant, checkpoint, onnx, int8):
     """{column: (times, detections)} and each round's load average."""
-    from mmglip.deploy.speed import measure_interleaved
+    from mmglip.benchmark.speed import measure_interleaved
     base = dict(variant=variant, checkpoint=checkpoint, size=args.size,
                 bert_dir=args.bert_dir, image=args.image)
     specs = {'PyTorch': base}

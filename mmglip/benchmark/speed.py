@@ -13,7 +13,7 @@ import os
 import time
 from typing import Callable, Dict, List, Tuple
 
-from .errors import DeployError
+from mmglip.deploy.errors import DeployError
 
 
 def _model(spec):
