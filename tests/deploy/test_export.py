@@ -19,9 +19,10 @@ from mmglip.deploy import DeployError, compare, export_onnx, weights_identity
 from mmglip.text import PromptError
 from mmglip.version import __version__
 
-from ..conftest import DEMO_DATA
 from ..tool_modules import load_tool
-from .tiny import NAMES, TEST_IMAGES, VARIANTS, build, save_weights
+from .tiny import (NAMES, TEST_IMAGES, VARIANTS, assert_same_jsons,
+                   benchmark_row, build, damaged_copy, infer_jsons,
+                   save_weights)
 
 
 def _agree(ref, got, chunks=3):
@@ -138,16 +139,8 @@ def test_a_prompt_longer_than_the_exported_maximum(exports):
 @pytest.mark.parametrize('damage', ['truncated', 'not onnx', 'missing'])
 def test_truncated_or_non_onnx_files(exports, tmp_path, damage):
     model, onnx_dir, _ = exports('glip-lite')
-    broken = tmp_path / 'broken'
-    shutil.copytree(onnx_dir, broken)
-    target = broken / 'text_encoder.onnx'
-    if damage == 'truncated':
-        data = target.read_bytes()
-        target.write_bytes(data[:len(data) // 2])
-    elif damage == 'not onnx':
-        target.write_text('{"not": "an onnx model"}')
-    else:
-        target.unlink()
+    broken, target = damaged_copy(onnx_dir, tmp_path, 'text_encoder.onnx',
+                                  damage)
     with pytest.raises(DeployError) as err:
         init_model(model.cfg, backend='onnxruntime', onnx=str(broken))
     msg = str(err.value)
@@ -175,27 +168,13 @@ def test_infer_tool_writes_the_same_json_with_onnxruntime(exports,
     model, onnx_dir, weights = exports('glip-lite')
     config = tmp_path / 'glip-lite-test.py'
     model.cfg.dump(str(config))
-    infer = load_tool('tools/infer.py')
     preds = {}
-    for backend in ('pytorch', 'onnxruntime'):
-        out = tmp_path / backend
-        extra = ['--backend', 'onnxruntime', '--onnx', onnx_dir] \
-            if backend == 'onnxruntime' else []
-        assert infer.run_tool(infer.main, [
-            *TEST_IMAGES, str(config), '--weights', weights, '--texts',
-            '. '.join(NAMES), '--pred-score-thr', '0.0', '--out-dir',
-            str(out), *extra]) == 0
-        preds[backend] = {p.name: json.loads(p.read_text())
-                          for p in (out / 'preds').iterdir()}
-        assert len(list((out / 'vis').iterdir())) == 2
-    assert preds['pytorch'].keys() == preds['onnxruntime'].keys()
-    for name, ref in preds['pytorch'].items():
-        got = preds['onnxruntime'][name]
-        assert got['label_names'] == ref['label_names'] and ref['scores']
-        assert max(abs(a - b) for a, b in zip(
-            ref['scores'], got['scores'])) <= 1e-4
-        assert max(abs(a - b) for p, q in zip(ref['bboxes'], got['bboxes'])
-                   for a, b in zip(p, q)) <= 0.01
+    for backend, extra in (('pytorch', []), ('onnxruntime', [
+            '--backend', 'onnxruntime', '--onnx', onnx_dir])):
+        preds[backend] = infer_jsons(config, weights, tmp_path / backend,
+                                     extra)
+        assert len(list((tmp_path / backend / 'vis').iterdir())) == 2
+    assert_same_jsons(preds['pytorch'], preds['onnxruntime'])
 
 
 class _Zeta(torch.nn.Module):
@@ -290,17 +269,8 @@ def test_int8_is_an_explicit_option(exports, tmp_path):
 
 def test_benchmark_tool_times_the_onnx_runtime_backend(exports, tmp_path):
     _, onnx_dir, _ = exports('glip-lite')
-    out = tmp_path / 'table.md'
-    assert load_tool('tools/analysis/benchmark.py').main([
-        '--variants', 'glip-lite', '--parts', 'a', '--images',
-        str(DEMO_DATA / 'raccoon_mini/valid'), '--num-images', '1',
-        '--size', '128', '160', '--warmup', '0', '--reps', '1', '--threads',
-        '1', '--onnx', f'glip-lite={onnx_dir}', '--out', str(out)]) == 0
-    lines = out.read_text().splitlines()
-    assert lines[2].endswith('| mmglip ONNX Runtime | ONNX Runtime / '
-                             'mmglip |')
-    cells = [c.strip() for c in lines[4].strip('|').split('|')]
-    assert cells[:2] == ['a', 'glip-lite'] and len(cells) == 8
+    header, cells = benchmark_row(onnx_dir, tmp_path)
+    assert header.endswith('| mmglip ONNX Runtime | ONNX Runtime / mmglip |')
     ours, ref, ratio, ort, ort_ratio = cells[3:]
     assert ref == 'n/a' and ratio == '-'
     assert float(ort_ratio) == pytest.approx(float(ort) / float(ours),

@@ -9,7 +9,6 @@ Models, prompt and images: tests/deploy/tiny.py, exported once per session
 """
 import importlib.util
 import json
-import shutil
 import sys
 
 import pytest
@@ -18,9 +17,9 @@ from mmglip.apis import inference, init_model
 from mmglip.deploy import DeployError, compare
 from mmglip.deploy.agreement import top_k_kept
 
-from ..conftest import DEMO_DATA
 from ..tool_modules import load_tool
-from .tiny import NAMES, TEST_IMAGES, VARIANTS
+from .tiny import (NAMES, TEST_IMAGES, VARIANTS, assert_same_jsons,
+                   benchmark_row, damaged_copy, infer_jsons)
 
 #: tests that run OpenVINO (tools/setup_env.sh installs it: the deploy
 #: extra); the not-installed message is checked without it
@@ -116,14 +115,8 @@ def test_openvino_not_installed(exports, monkeypatch):
 @pytest.mark.parametrize('damage', ['truncated', 'not onnx'])
 def test_a_bad_file_is_one_line(exports, tmp_path, damage, capfd):
     model, onnx_dir, _ = exports('glip-lite')
-    broken = tmp_path / 'broken'
-    shutil.copytree(onnx_dir, broken)
-    target = broken / 'detector.onnx'
-    if damage == 'truncated':
-        data = target.read_bytes()
-        target.write_bytes(data[:len(data) // 2])
-    else:
-        target.write_text('{"not": "an onnx model"}')
+    broken, target = damaged_copy(onnx_dir, tmp_path, 'detector.onnx',
+                                  damage)
     capfd.readouterr()
     with pytest.raises(DeployError) as err:
         init_model(model.cfg, backend='openvino', onnx=str(broken))
@@ -141,26 +134,10 @@ def test_tools_run_the_openvino_backend(exports, tmp_path):
     config = tmp_path / 'glip-lite-test.py'
     model.cfg.dump(str(config))
     # tools/infer.py: the same JSON as PyTorch's
-    infer = load_tool('tools/infer.py')
-    preds = {}
-    for backend in ('pytorch', 'openvino'):
-        out = tmp_path / backend
-        extra = ['--backend', 'openvino', '--onnx', onnx_dir] \
-            if backend == 'openvino' else []
-        assert infer.run_tool(infer.main, [
-            *TEST_IMAGES, str(config), '--weights', weights, '--texts',
-            '. '.join(NAMES), '--pred-score-thr', '0.0', '--out-dir',
-            str(out), '--no-vis', *extra]) == 0
-        preds[backend] = {p.name: json.loads(p.read_text())
-                          for p in (out / 'preds').iterdir()}
-    assert preds['pytorch'].keys() == preds['openvino'].keys()
-    for name, ref in preds['pytorch'].items():
-        got = preds['openvino'][name]
-        assert got['label_names'] == ref['label_names'] and ref['scores']
-        assert max(abs(a - b) for a, b in zip(
-            ref['scores'], got['scores'])) <= 1e-4
-        assert max(abs(a - b) for p, q in zip(ref['bboxes'], got['bboxes'])
-                   for a, b in zip(p, q)) <= 0.01
+    assert_same_jsons(
+        infer_jsons(config, weights, tmp_path / 'pytorch', vis=False),
+        infer_jsons(config, weights, tmp_path / 'openvino', [
+            '--backend', 'openvino', '--onnx', onnx_dir], vis=False))
     # tools/test.py: PyTorch's AP
     test = load_tool('tools/test.py')
     metrics = {}
@@ -179,17 +156,9 @@ def test_tools_run_the_openvino_backend(exports, tmp_path):
 @needs_openvino
 def test_benchmark_tool_has_an_openvino_column(exports, tmp_path):
     _, onnx_dir, _ = exports('glip-lite')
-    out = tmp_path / 'table.md'
-    assert load_tool('tools/analysis/benchmark.py').main([
-        '--variants', 'glip-lite', '--parts', 'a', '--images',
-        str(DEMO_DATA / 'raccoon_mini/valid'), '--num-images', '1',
-        '--size', '128', '160', '--warmup', '0', '--reps', '1', '--threads',
-        '1', '--onnx', f'glip-lite={onnx_dir}', '--onnx-backends',
-        'openvino', '--out', str(out)]) == 0
-    lines = out.read_text().splitlines()
-    assert lines[2].endswith('| mmglip OpenVINO | OpenVINO / mmglip |')
-    cells = [c.strip() for c in lines[4].strip('|').split('|')]
-    assert cells[:2] == ['a', 'glip-lite'] and len(cells) == 8
+    header, cells = benchmark_row(onnx_dir, tmp_path,
+                                  ['--onnx-backends', 'openvino'])
+    assert header.endswith('| mmglip OpenVINO | OpenVINO / mmglip |')
     ours, _, _, t_ov, ratio = cells[3:]
     assert float(ratio) == pytest.approx(float(t_ov) / float(ours),
                                          rel=0.05, abs=0.01)

@@ -9,16 +9,8 @@ from mmengine.config import Config
 from mmglip.models.layers.dyhead_block import GLIPDyHeadBlock
 
 from ..conftest import DEMO_DATA, REPO
-from ..models.tiny_glip import build_tiny_glip
+from ..models.tiny_glip import NAMES, VARIANTS, build_tiny_glip  # noqa: F401
 
-VARIANTS = {
-    'glip-lite': 'configs/glip_lite/glip-lite_raccoon-mini.py',
-    'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
-    'glip-t_c': 'configs/glip/glip_swin-t_c_zeroshot_coco.py',
-}
-# 3 chunks of 3 names (chunk_size=3)
-NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
-         'fire hydrant', 'car', 'bicycle')
 TEST_IMAGES = [str(DEMO_DATA / 'raccoon_mini/test/raccoon-134.jpg'),
                str(DEMO_DATA / 'raccoon_mini/test/raccoon-5.jpg')]
 
@@ -52,3 +44,68 @@ def build(variant, tiny_bert, seed=0):
 def save_weights(model, path):
     torch.save(dict(state_dict=model.state_dict(), meta={}), str(path))
     return str(path)
+
+
+def infer_jsons(config, weights, out, backend_args=(), vis=True):
+    """``tools/infer.py`` on :data:`TEST_IMAGES` with :data:`NAMES` (every
+    detection kept): ``{file name: its JSON}``."""
+    import json
+
+    from ..tool_modules import load_tool
+    infer = load_tool('tools/infer.py')
+    assert infer.run_tool(infer.main, [
+        *TEST_IMAGES, str(config), '--weights', weights, '--texts',
+        '. '.join(NAMES), '--pred-score-thr', '0.0', '--out-dir', str(out),
+        *([] if vis else ['--no-vis']), *backend_args]) == 0
+    return {p.name: json.loads(p.read_text())
+            for p in (out / 'preds').iterdir()}
+
+
+def assert_same_jsons(ref, got, score_tol=1e-4, box_tol=0.01):
+    """The same files, labels in the same order, scores and boxes within
+    the issue's agreement bar."""
+    assert ref.keys() == got.keys()
+    for name, want in ref.items():
+        have = got[name]
+        assert have['label_names'] == want['label_names'] and want['scores']
+        assert max(abs(a - b) for a, b in zip(
+            want['scores'], have['scores'])) <= score_tol
+        boxes = zip(want['bboxes'], have['bboxes'])
+        assert max(abs(a - b) for p, q in boxes
+                   for a, b in zip(p, q)) <= box_tol
+
+
+def damaged_copy(onnx_dir, tmp_path, name, damage):
+    """A copy of the export ``onnx_dir`` whose file ``name`` is cut in half
+    (``truncated``), JSON (``not onnx``) or gone (``missing``); returns
+    ``(folder, the damaged file)``."""
+    import shutil
+    broken = tmp_path / 'broken'
+    shutil.copytree(onnx_dir, broken)
+    target = broken / name
+    if damage == 'truncated':
+        data = target.read_bytes()
+        target.write_bytes(data[:len(data) // 2])
+    elif damage == 'not onnx':
+        target.write_text('{"not": "an onnx model"}')
+    else:
+        target.unlink()
+    return broken, target
+
+
+def benchmark_row(onnx_dir, tmp_path, backend_args=()):
+    """``tools/analysis/benchmark.py`` part a on glip-lite at 160 x 128 with
+    the export's columns: (the table's header line, the row's cells)."""
+    from ..conftest import DEMO_DATA as data
+    from ..tool_modules import load_tool
+    out = tmp_path / 'table.md'
+    assert load_tool('tools/analysis/benchmark.py').main([
+        '--variants', 'glip-lite', '--parts', 'a', '--images',
+        str(data / 'raccoon_mini/valid'), '--num-images', '1', '--size',
+        '128', '160', '--warmup', '0', '--reps', '1', '--threads', '1',
+        '--onnx', f'glip-lite={onnx_dir}', *backend_args, '--out',
+        str(out)]) == 0
+    lines = out.read_text().splitlines()
+    cells = [c.strip() for c in lines[4].strip('|').split('|')]
+    assert cells[:2] == ['a', 'glip-lite'] and len(cells) == 8
+    return lines[2], cells

@@ -19,15 +19,7 @@ from mmengine.structures import InstanceData
 from mmglip.models.dense_heads import tokens_to_class_scores
 
 from ..conftest import DEMO_DATA, REPO
-from .tiny_glip import build_tiny_glip
-
-VARIANTS = {
-    'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
-    'glip-t_c': 'configs/glip/glip_swin-t_c_zeroshot_coco.py',
-    'glip-lite': 'configs/glip_lite/glip-lite_raccoon-mini.py',
-}
-NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
-         'fire hydrant', 'car', 'bicycle')
+from .tiny_glip import NAMES, VARIANTS, build_tiny_glip
 
 
 def _build(variant, tiny_bert, seed=0, with_cp=False, **model_options):

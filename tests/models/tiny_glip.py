@@ -9,6 +9,16 @@ from mmengine.config import Config
 from mmglip.registry import MODELS
 from ..conftest import REPO
 
+#: the shipped configs the tests shrink, by model name
+VARIANTS = {
+    'glip-t_a': 'configs/glip/glip_swin-t_a_zeroshot_coco.py',
+    'glip-t_c': 'configs/glip/glip_swin-t_c_zeroshot_coco.py',
+    'glip-lite': 'configs/glip_lite/glip-lite_raccoon-mini.py',
+}
+#: a prompt of 9 names (3 chunks of 3 with chunk_size=3)
+NAMES = ('raccoon', 'person', 'dog', 'trash can', 'traffic light', 'cat',
+         'fire hydrant', 'car', 'bicycle')
+
 
 def build_tiny_glip(config: str, tiny_bert: str, seed: int = 0,
                     max_tokens: int = 48,
