@@ -8,8 +8,9 @@ Then open http://127.0.0.1:7860 (on a remote machine: ``ssh -L
 
 MODEL: a config file or a model name (default glip-lite), resolved as
 ``tools/infer.py`` resolves it; --weights as there; --onnx DIR runs the
-networks in ONNX Runtime from the folder tools/deploy/export_onnx.py wrote
-for MODEL (as tools/infer.py --backend onnxruntime). The model is loaded once,
+networks in ONNX Runtime (or, with --backend openvino, in OpenVINO;
+--precision bf16 there) from the folder tools/deploy/export_onnx.py wrote
+for MODEL, as tools/infer.py does. The model is loaded once,
 when the page starts, and reused for every request; another model (or
 weights file on the server) can be loaded from the page.
 
@@ -86,8 +87,15 @@ def parse_args(argv=None):
     p.add_argument('--weights-key', default='model',
                    choices=['model', 'model_ema'])
     p.add_argument('--onnx', metavar='DIR',
-                   help='run the networks in ONNX Runtime from the folder '
-                   'tools/deploy/export_onnx.py wrote for MODEL')
+                   help='run the networks in ONNX Runtime (or --backend) '
+                   'from the folder tools/deploy/export_onnx.py wrote for '
+                   'MODEL')
+    p.add_argument('--backend', default='onnxruntime',
+                   choices=['onnxruntime', 'openvino'],
+                   help='with --onnx: the runtime (as tools/infer.py)')
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
+                   help='with --onnx and --backend openvino: bf16 computes '
+                   'the detector in bfloat16 (faster; detections drift)')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     p.add_argument('--language-model',
                    help='hub id or local directory of the text encoder '
@@ -144,14 +152,17 @@ class DemoApp:
         self.model = None
         self.model_label = ''
         self.loaded = dict(model=None, weights=None, weights_key='model',
-                           onnx=None, cfg_options=None)
+                           onnx=None, cfg_options=None,
+                           backend='pytorch', precision='fp32')
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------- model
     def load(self, model='glip-lite', weights=None, weights_key='model',
-             onnx=None, cfg_options=None):
+             onnx=None, cfg_options=None, backend='onnxruntime',
+             precision='fp32'):
         """Build ``model`` (a config or name) with ``weights`` (and, with
-        ``onnx``, its networks in ONNX Runtime from that exported folder);
+        ``onnx``, its networks in ``backend``, ONNX Runtime or OpenVINO at
+        ``precision``, from that exported folder);
         everything is checked first, so a bad choice keeps the model already
         loaded. Returns one line saying what is loaded."""
         model = (model or '').strip() or 'glip-lite'
@@ -161,18 +172,23 @@ class DemoApp:
         from mmglip.apis import init_model
         from mmglip.apis.inference import resolve_config
         config = resolve_config(model)
+        backend = backend if onnx else 'pytorch'
+        runtime = dict(onnxruntime='ONNX Runtime', openvino='OpenVINO').get(
+            backend, backend) + (f' {precision}' if precision != 'fp32'
+                                 else '')
         with self._lock:
             built = init_model(config, weights, self.device, weights_key,
                                self.language_model, cfg_options,
-                               backend='onnxruntime' if onnx else 'pytorch',
-                               onnx=onnx or None)
+                               backend=backend, onnx=onnx or None,
+                               precision=precision)
             self.model = built
             self.loaded = dict(model=model, weights=weights,
                                weights_key=weights_key, onnx=onnx,
-                               cfg_options=cfg_options)
+                               cfg_options=cfg_options, backend=backend,
+                               precision=precision)
             self.model_label = model + (f' + {weights}' if weights else
                                         ' (no weights: its initialisation)'
-                                        ) + (f' in ONNX Runtime ({onnx})'
+                                        ) + (f' in {runtime} ({onnx})'
                                              if onnx else '')
         return f'Loaded {self.model_label}.'
 
@@ -443,6 +459,11 @@ def build_page(app, score_thr=0.3):
 def main(argv=None):
     args = parse_args(argv)
     # what the user gave is checked before anything is built or written
+    if not args.onnx and (args.backend != 'onnxruntime'
+                          or args.precision != 'fp32'):
+        raise UserError('--backend / --precision choose how the --onnx '
+                        'folder runs: give --onnx DIR (an export of '
+                        'tools/deploy/export_onnx.py) too.')
     if args.weights:
         check_source(args.weights, args.weights_key, '--weights')
     from mmglip.apis.inference import resolve_config
@@ -457,7 +478,8 @@ def main(argv=None):
     app = DemoApp(out_dir, args.device, args.language_model,
                   args.max_pixels)
     t0 = time.time()
-    print(app.load(args.model, args.weights, args.weights_key, args.onnx)
+    print(app.load(args.model, args.weights, args.weights_key, args.onnx,
+                   backend=args.backend, precision=args.precision)
           + f' ({time.time() - t0:.0f} s)', flush=True)
     import gradio as gr
     page = build_page(app, args.pred_score_thr)

@@ -9,6 +9,7 @@ Models, prompt and images: tests/deploy/tiny.py, exported once per session
 """
 import importlib.util
 import json
+import os.path as osp
 import sys
 
 import pytest
@@ -202,3 +203,31 @@ def test_speed_table_times_and_compares_each_column(exports, capsys):
     # fp32 OpenVINO keeps PyTorch's top-10 in place
     assert cells[5:] == ['10 / 10', '0.0000', '0.00', 'same']
     assert len(cells[4].split()) == 2  # one ratio per round
+
+
+@needs_openvino
+def test_the_page_runs_the_openvino_backend(exports, tmp_path, capsys):
+    """tools/demo_app.py --onnx DIR --backend openvino: the page's detections
+    are PyTorch's (same JSON within the agreement bar)."""
+    model, onnx_dir, weights = exports('glip-lite')
+    config = tmp_path / 'glip-lite-test.py'
+    model.cfg.dump(str(config))
+    demo = load_tool('tools/demo_app.py')
+    jsons = {}
+    for backend, extra in (('pytorch', {}), ('openvino', dict(
+            onnx=onnx_dir, backend='openvino'))):
+        app = demo.DemoApp(tmp_path / backend)
+        said = app.load(str(config), weights, **extra)
+        assert ('OpenVINO' in said) == (backend == 'openvino')
+        _, _, files, _ = app.detect(TEST_IMAGES, '. '.join(NAMES), 0.0)
+        jsons[backend] = {osp.basename(f): json.loads(open(f).read())
+                          for f in files}
+    assert_same_jsons(jsons['pytorch'], jsons['openvino'])
+    # --backend / --precision without --onnx: one line, nothing started
+    capsys.readouterr()
+    assert demo.run_tool(demo.main, [
+        str(config), '--backend', 'openvino', '--out-dir',
+        str(tmp_path / 'x')]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and '--onnx DIR' in err
+    assert not (tmp_path / 'x').exists()
