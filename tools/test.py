@@ -29,20 +29,18 @@ metrics; DIR must hold CONFIG's model and CHECKPOINT's weights);
 its detector in bfloat16).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_file,
+                              add_runner_args, check_file,
                               check_writable_dir, merge_cfg_options,
-                              run_tool, warn)
+                              parse_runner_args, run_tool, warn)
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument('config', help='config file or model name')
@@ -53,13 +51,6 @@ def parse_args(argv=None):
     p.add_argument('--out', help='also dump the predictions to this new '
                    '.pkl file')
     p.add_argument('--show-dir', help='draw predictions into this folder')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, key=value; a key the config '
-                   'does not have is warned about')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none', help='job launcher')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                   help='set by torch.distributed launchers')
     p.add_argument('--backend', default='pytorch',
                    choices=['pytorch', 'onnxruntime', 'openvino'],
                    help='run the networks in PyTorch, or in ONNX Runtime '
@@ -72,14 +63,9 @@ def parse_args(argv=None):
                    help='with --backend openvino: bf16 computes the '
                    'detector in bfloat16 (faster, drifts; README '
                    '"Deploy")')
-    p.add_argument('--check-only', action='store_true',
-                   help='check the arguments, the config and the checkpoint, '
-                   'then exit (tools/dist_test.sh does this once before it '
-                   'starts the processes)')
-    add_debug_flag(p)
-    args = p.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(p, 'the arguments, the config and the checkpoint',
+                    'tools/dist_test.sh')
+    return parse_runner_args(p, argv)
 
 
 def check_args(args):

@@ -14,20 +14,19 @@ with one line naming it (exit status 2). mmengine's environment, config and
 hook dumps go to the run's log file only (the console names it).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
-                              add_debug_flag, check_eval_parts, check_file,
+                              add_runner_args, check_eval_parts, check_file,
                               check_writable_dir, merge_cfg_options,
-                              run_tool, sync_prompt_tokenizers, warn)
+                              parse_runner_args, run_tool,
+                              sync_prompt_tokenizers, warn)
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument('config', help='config file or model name')
@@ -41,21 +40,9 @@ def parse_args(argv=None):
     p.add_argument('--resume', nargs='?', type=str, const='auto',
                    help='resume from CKPT, or from the newest readable '
                    'checkpoint of the work dir when no path is given')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, key=value; a key the config '
-                   'does not have is warned about')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none', help='job launcher')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                   help='set by torch.distributed launchers')
-    p.add_argument('--check-only', action='store_true',
-                   help='check the arguments and the config, then exit '
-                   '(tools/dist_train.sh does this once before it starts '
-                   'the processes)')
-    add_debug_flag(p)
-    args = p.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(p, 'the arguments and the config',
+                    'tools/dist_train.sh')
+    return parse_runner_args(p, argv)
 
 
 def build_cfg(args):

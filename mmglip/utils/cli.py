@@ -81,6 +81,38 @@ def add_debug_flag(parser: argparse.ArgumentParser) -> None:
         '(also MMGLIP_DEBUG=1)')
 
 
+def add_runner_args(parser: argparse.ArgumentParser, checks: str,
+                    launch_script: str) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share:
+    ``--cfg-options``, ``--launcher``, ``--local_rank`` and ``--check-only``
+    (which checks ``checks`` and exits; ``launch_script`` does that once
+    before it starts the processes), then ``--debug``. Parse with
+    :func:`parse_runner_args`."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, key=value; a key the '
+                        'config does not have is warned about')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by torch.distributed launchers')
+    parser.add_argument('--check-only', action='store_true',
+                        help=f'check {checks}, then exit ({launch_script} '
+                        'does this once before it starts the processes)')
+    add_debug_flag(parser)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[Sequence[str]] = None
+                      ) -> argparse.Namespace:
+    """Parse, and give mmengine the process's ``LOCAL_RANK`` (from
+    ``--local_rank`` where the launcher did not set it)."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's layout and shows each argument's default
     (unless it is None / False, or the help already names it)."""
