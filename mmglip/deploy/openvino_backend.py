@@ -17,7 +17,7 @@ outside the image count as 0, as in ONNX / mmcv; off, OpenVINO skips
 samples within a pixel of the border) and the bias added after it.
 """
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -161,31 +161,3 @@ class OvSession:
                              'None.')
         result = self._request.infer(feed)
         return [np.array(result[o]) for o in self._outputs]
-
-
-def read_ov_session(path: str, precision: str = 'fp32',
-                    threads: int = 0) -> Tuple[OvSession, Dict[str, str]]:
-    """:func:`mmglip.deploy.runtime.read_session` for OpenVINO."""
-    import os.path as osp
-    require_openvino()
-    check_precision(precision)
-    if not osp.isfile(path):
-        raise DeployError(f'{path}: no such file; an ONNX folder of '
-                          'tools/deploy/export_onnx.py holds it.')
-    try:
-        session = OvSession(path, precision, threads)
-    except DeployError:
-        raise
-    except Exception as err:  # noqa: BLE001 - OpenVINO's own error types
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-        said = (lines[-1] if lines else type(err).__name__)[:200]
-        raise DeployError(
-            f'{path}: not a readable ONNX model (truncated, or not ONNX: '
-            f'openvino said: {said}); export it again with '
-            'tools/deploy/export_onnx.py.') from err
-    if 'mmglip.model_sha256' not in session.meta:
-        raise DeployError(
-            f'{path}: an ONNX model without mmglip\'s metadata (not '
-            'written by tools/deploy/export_onnx.py); export the model '
-            'with it.')
-    return session, session.meta

@@ -34,51 +34,66 @@ from .metadata import DETECTOR, TEXT_ENCODER, TOKENIZER, describe
 BACKENDS = {'onnxruntime': ('fp32',), 'openvino': ('fp32', 'bf16')}
 
 
-def read_session(path: str, providers: Optional[Sequence[str]] = None,
-                 threads: int = 0):
-    """An ONNX Runtime session of ``path`` and its ``mmglip.*`` metadata;
-    a :class:`DeployError` naming the file when it is missing, not ONNX,
-    truncated, or not an mmglip export."""
+def _ort_session(path: str, providers: Optional[Sequence[str]],
+                 threads: int):
+    """An ONNX Runtime session of ``path`` and its metadata."""
     ort = require('onnxruntime')
-    if not osp.isfile(path):
-        raise DeployError(f'{path}: no such file; an ONNX folder of '
-                          'tools/deploy/export_onnx.py holds '
-                          f'{DETECTOR} (and {TEXT_ENCODER}).')
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
-    try:
-        session = ort.InferenceSession(
-            path, options, providers=list(providers or
-                                          ['CPUExecutionProvider']))
-    except Exception as err:  # noqa: BLE001 - ORT's own error types
-        said = str(err).strip().splitlines()[0][:200] if str(err).strip() \
-            else type(err).__name__
-        raise DeployError(
-            f'{path}: not a readable ONNX model (truncated, or not ONNX: '
-            f'onnxruntime said: {said}); export it again with '
-            'tools/deploy/export_onnx.py.') from err
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    if 'mmglip.model_sha256' not in meta:
-        raise DeployError(
-            f'{path}: an ONNX model without mmglip\'s metadata (not '
-            'written by tools/deploy/export_onnx.py); export the model '
-            'with it.')
-    return session, meta
+    session = ort.InferenceSession(
+        path, options, providers=list(providers or ['CPUExecutionProvider']))
+    return session, dict(session.get_modelmeta().custom_metadata_map)
 
 
 def open_session(path: str, backend: str = 'onnxruntime',
                  precision: str = 'fp32',
                  providers: Optional[Sequence[str]] = None,
                  threads: int = 0):
-    """:func:`read_session` in ``backend``, which computes in
-    ``precision``; a :class:`DeployError` for a backend or precision it
-    does not have."""
+    """A session of ``path`` in ``backend`` (ONNX Runtime's
+    ``InferenceSession``, or :class:`~mmglip.deploy.openvino_backend.
+    OvSession` with its interface) computing in ``precision``, and the
+    file's ``mmglip.*`` metadata; a :class:`DeployError` for a backend or
+    precision it does not have, or naming the file when it is missing, not
+    ONNX, truncated, or not an mmglip export."""
     check_backend(backend, precision)
     if backend == 'openvino':
-        from .openvino_backend import read_ov_session
-        return read_ov_session(path, precision, threads)
-    return read_session(path, providers, threads)
+        from .openvino_backend import (OvSession, check_precision,
+                                       require_openvino)
+        require_openvino()
+        check_precision(precision)  # bf16: the CPU must have it
+
+        def make():
+            session = OvSession(path, precision, threads)
+            return session, session.meta
+        said_line = -1  # OpenVINO says what failed last
+    else:
+        require('onnxruntime')
+
+        def make():
+            return _ort_session(path, providers, threads)
+        said_line = 0
+    if not osp.isfile(path):
+        raise DeployError(f'{path}: no such file; an ONNX folder of '
+                          'tools/deploy/export_onnx.py holds '
+                          f'{DETECTOR} (and {TEXT_ENCODER}).')
+    try:
+        session, meta = make()
+    except DeployError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the runtimes' own errors
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        said = (lines[said_line] if lines else type(err).__name__)[:200]
+        raise DeployError(
+            f'{path}: not a readable ONNX model (truncated, or not ONNX: '
+            f'{backend} said: {said}); export it again with '
+            'tools/deploy/export_onnx.py.') from err
+    if 'mmglip.model_sha256' not in meta:
+        raise DeployError(
+            f'{path}: an ONNX model without mmglip\'s metadata (not '
+            'written by tools/deploy/export_onnx.py); export the model '
+            'with it.')
+    return session, meta
 
 
 def check_backend(backend: str, precision: str = 'fp32') -> None:
