@@ -464,6 +464,9 @@ def main(argv=None):
         raise UserError('--backend / --precision choose how the --onnx '
                         'folder runs: give --onnx DIR (an export of '
                         'tools/deploy/export_onnx.py) too.')
+    if args.onnx:  # the runtime takes the precision (bf16: OpenVINO only)
+        from mmglip.deploy.runtime import check_backend
+        check_backend(args.backend, args.precision)
     if args.weights:
         check_source(args.weights, args.weights_key, '--weights')
     from mmglip.apis.inference import resolve_config

@@ -231,3 +231,10 @@ def test_the_page_runs_the_openvino_backend(exports, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and '--onnx DIR' in err
     assert not (tmp_path / 'x').exists()
+    # bf16 with ONNX Runtime: refused before anything is loaded or written
+    assert demo.run_tool(demo.main, [
+        str(config), '--onnx', onnx_dir, '--precision', 'bf16',
+        '--out-dir', str(tmp_path / 'x')]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'bf16' with onnxruntime" in err
+    assert not (tmp_path / 'x').exists()
