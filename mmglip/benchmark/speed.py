@@ -16,7 +16,14 @@ from typing import Callable, Dict, List, Tuple
 from mmglip.deploy.errors import DeployError
 
 
-def _model(spec):
+def model_of_spec(spec: dict, training: bool = False):
+    """The model a timing spec names (here and ``tools/analysis/
+    benchmark_worker.py``): ``variant``'s config with the test resize at
+    ``size`` (short, long), ``chunk_size`` if given, with ``training`` and
+    ``with_cp`` the memory-saving checkpointing on, ``checkpoint`` and
+    ``bert_dir`` loaded on ``device`` (default cpu); with ``onnx`` the
+    exported folder in ``backend`` (``onnxruntime``, ``openvino`` or
+    ``openvino:bf16``)."""
     from mmengine.config import Config
 
     from mmglip.apis import init_model
@@ -26,12 +33,22 @@ def _model(spec):
     for step in cfg.test_dataloader.dataset.pipeline:
         if step['type'].endswith('FixScaleResize'):
             step['scale'] = (long, short)
+    if training and spec.get('with_cp'):
+        if cfg.model.backbone.type.endswith('SwinTransformer'):
+            cfg.model.backbone.with_cp = True
+        cfg.model.fusion_neck.use_checkpoint = True
+        attn_cfg = dict(cfg.model.fusion_neck.get('attn_cfg') or {})
+        cfg.model.fusion_neck.attn_cfg = dict(attn_cfg, checkpoint_heads=True)
+    if spec.get('chunk_size'):
+        cfg.model.chunk_size = spec['chunk_size']
     extra = {}
     if spec.get('onnx'):
-        backend, _, precision = spec['backend'].partition(':')
+        backend, _, precision = spec.get('backend', 'onnxruntime'
+                                         ).partition(':')
         extra = dict(backend=backend, onnx=spec['onnx'],
                      precision=precision or 'fp32')
-    return init_model(cfg, spec['checkpoint'],
+    return init_model(cfg, spec.get('checkpoint'),
+                      device=spec.get('device', 'cpu'),
                       language_model=spec.get('bert_dir'), **extra)
 
 
@@ -43,7 +60,7 @@ def _worker(spec: dict, conn) -> None:
     from mmdet.datasets import CocoDataset
 
     from mmglip.apis import inference
-    model = _model(spec)
+    model = model_of_spec(spec)
     names = list(CocoDataset.METAINFO['classes'])
     conn.send('ready')
     while conn.recv() == 'run':

@@ -22,29 +22,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 
 def _mmglip_model(spec, training):
     import torch
-    from mmengine.config import Config
 
-    from mmglip.apis import init_model
-    from mmglip.apis.inference import resolve_config
-    cfg = Config.fromfile(resolve_config(spec['variant']))
-    short, long = spec['size']
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'].endswith('FixScaleResize'):
-            step['scale'] = (long, short)
-    if training and spec.get('with_cp'):
-        if cfg.model.backbone.type.endswith('SwinTransformer'):
-            cfg.model.backbone.with_cp = True
-        cfg.model.fusion_neck.use_checkpoint = True
-        attn_cfg = dict(cfg.model.fusion_neck.get('attn_cfg') or {})
-        cfg.model.fusion_neck.attn_cfg = dict(attn_cfg, checkpoint_heads=True)
-    if spec.get('chunk_size'):
-        cfg.model.chunk_size = spec['chunk_size']
-    backend, _, precision = spec.get('backend', 'onnxruntime').partition(
-        ':')
-    backend = dict(backend=backend, onnx=spec['onnx'],
-                   precision=precision or 'fp32') if spec.get('onnx') else {}
-    model = init_model(cfg, spec.get('checkpoint'), device=spec['device'],
-                       language_model=spec.get('bert_dir'), **backend)
+    from mmglip.benchmark.speed import model_of_spec
+    model = model_of_spec(spec, training)
     torch.set_grad_enabled(training)
     return model.train(training)
 
