@@ -22,7 +22,7 @@ from mmglip.version import __version__
 from ..tool_modules import load_tool
 from .tiny import (NAMES, TEST_IMAGES, VARIANTS, assert_same_jsons,
                    benchmark_row, build, damaged_copy, infer_jsons,
-                   save_weights)
+                   save_weights, tool_metrics)
 
 
 def _agree(ref, got, chunks=3):
@@ -205,16 +205,11 @@ def test_test_tool_evaluates_an_exported_model(exports, tmp_path, capsys):
     model, onnx_dir, weights = exports('glip-lite')
     config = tmp_path / 'glip-lite-test.py'
     model.cfg.dump(str(config))
-    test = load_tool('tools/test.py')
-    metrics = {}
-    for backend in ('pytorch', 'onnxruntime'):
-        extra = ['--backend', 'onnxruntime', '--onnx', onnx_dir] \
-            if backend == 'onnxruntime' else []
-        work = tmp_path / backend
-        assert test.run_tool(test.main, [
-            str(config), weights, '--work-dir', str(work), *extra]) == 0
-        found = sorted(work.glob('*/*.json'))
-        metrics[backend] = json.loads(found[-1].read_text())
+    metrics = {
+        'pytorch': tool_metrics(config, weights, tmp_path / 'test_pytorch'),
+        'onnxruntime': tool_metrics(
+            config, weights, tmp_path / 'test_onnxruntime',
+            ['--backend', 'onnxruntime', '--onnx', onnx_dir])}
     ap = {k: v for k, v in metrics['pytorch'].items() if 'mAP' in k}
     assert ap and ap == {k: metrics['onnxruntime'][k] for k in ap}
 

@@ -20,7 +20,7 @@ from mmglip.deploy.agreement import top_k_kept
 
 from ..tool_modules import load_tool
 from .tiny import (NAMES, TEST_IMAGES, VARIANTS, assert_same_jsons,
-                   benchmark_row, damaged_copy, infer_jsons)
+                   benchmark_row, damaged_copy, infer_jsons, tool_metrics)
 
 #: tests that run OpenVINO (tools/setup_env.sh installs it: the deploy
 #: extra); the not-installed message is checked without it
@@ -140,16 +140,11 @@ def test_tools_run_the_openvino_backend(exports, tmp_path):
         infer_jsons(config, weights, tmp_path / 'openvino', [
             '--backend', 'openvino', '--onnx', onnx_dir], vis=False))
     # tools/test.py: PyTorch's AP
-    test = load_tool('tools/test.py')
-    metrics = {}
-    for backend in ('pytorch', 'openvino'):
-        extra = ['--backend', 'openvino', '--onnx', onnx_dir] \
-            if backend == 'openvino' else []
-        work = tmp_path / f'test_{backend}'
-        assert test.run_tool(test.main, [
-            str(config), weights, '--work-dir', str(work), *extra]) == 0
-        found = sorted(work.glob('*/*.json'))
-        metrics[backend] = json.loads(found[-1].read_text())
+    metrics = {
+        'pytorch': tool_metrics(config, weights, tmp_path / 'test_pytorch'),
+        'openvino': tool_metrics(
+            config, weights, tmp_path / 'test_openvino',
+            ['--backend', 'openvino', '--onnx', onnx_dir])}
     ap = {k: v for k, v in metrics['pytorch'].items() if 'mAP' in k}
     assert ap and ap == {k: metrics['openvino'][k] for k in ap}
 

@@ -109,3 +109,15 @@ def benchmark_row(onnx_dir, tmp_path, backend_args=()):
     cells = [c.strip() for c in lines[4].strip('|').split('|')]
     assert cells[:2] == ['a', 'glip-lite'] and len(cells) == 8
     return lines[2], cells
+
+
+def tool_metrics(config, weights, work, backend_args=()):
+    """``tools/test.py`` of ``config`` with ``weights`` (COCO metrics of
+    its test split): the metrics it wrote into ``work``."""
+    import json
+
+    from ..tool_modules import load_tool
+    test = load_tool('tools/test.py')
+    assert test.run_tool(test.main, [
+        str(config), weights, '--work-dir', str(work), *backend_args]) == 0
+    return json.loads(sorted(work.glob('*/*.json'))[-1].read_text())
