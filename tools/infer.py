@@ -46,9 +46,6 @@ from mmglip.utils.cli import (HelpFormatter, UserError,  # noqa: E402
                               check_writable_dir, positive_int, run_tool,
                               warn, warn_unknown_cfg_keys)
 
-# the page (tools/demo_app.py) writes what this tool writes: the package's
-__all__ = ['output_names', 'output_paths', 'prediction', 'main']
-
 MAX_FAILED_STATUS = 100
 
 
