@@ -200,6 +200,8 @@ class Progress:
 def main(argv=None):
     args = parse_args(argv)
     # everything the user gave is checked before the model is built
+    from mmglip.deploy import check_backend_args
+    check_backend_args(args)
     names = split_names(args.texts)
     images = list_inputs(args.inputs)
     out_names = output_names(images)
@@ -207,8 +209,6 @@ def main(argv=None):
     if args.weights:
         check_weights_arg(args.weights, args.weights_key)
     check_device(args.device)
-    from mmglip.deploy import check_backend_args
-    check_backend_args(args)
     from mmglip.apis.inference import resolve_config
     config = resolve_config(args.model)
     cfg_options = _cfg_options(args.cfg_options)

@@ -53,6 +53,12 @@ def build_cfg(args):
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    if cfg.get('load_from') and args.resume is None and not \
+            cfg.get('resume') and '://' not in str(cfg.load_from):
+        # a local file or zoo name: readable, with weights (a URL or hub
+        # file is fetched when the run starts)
+        from mmglip.weights.load import check_source
+        check_source(cfg.load_from, 'model', 'load_from')
     for part in check_eval_parts(cfg):
         print(f'{part}_cfg: no {part} data in the config, so no {part} loop')
     if sync_prompt_tokenizers(cfg):

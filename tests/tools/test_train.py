@@ -127,6 +127,20 @@ def test_config_typos_are_named_before_training(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 2 and err.startswith(
         f'error: {cut}: not a readable PyTorch checkpoint')
+    # load_from= a cut file, a JSON file or no file: one line before the
+    # runner is built (it was a traceback from mmengine's loader)
+    text = tmp_path / 'weights.pth'
+    text.write_text('{"not": "weights"}')
+    for bad, said in ((cut, 'not a readable PyTorch checkpoint'),
+                      (text, 'not a readable PyTorch checkpoint'),
+                      (tmp_path / 'nope.pth', 'no such file')):
+        status = run_tool(tool.main, [
+            CONFIG, '--work-dir', str(tmp_path / 'w2'), '--cfg-options',
+            f'load_from={bad}'])
+        err = capsys.readouterr().err.strip()
+        assert status == 2 and len(err.splitlines()) == 1
+        assert str(bad) in err and said in err
+        assert not (tmp_path / 'w2').exists()
 
 
 def test_data_tokenizers_follow_the_model_language_model(tmp_path, capsys):
